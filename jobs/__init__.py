@@ -1,0 +1,1 @@
+"""Flink jobs: the backfill and the streaming job share sources' schema, feature SQL and UDFs."""

@@ -1,0 +1,1 @@
+"""Training, the model registry and scoring: XGBoost models over the features of `udfs`."""

@@ -1,0 +1,101 @@
+"""Model versions on disk: XGBoost's own UBJ format plus metadata, verified by checksum.
+
+Never pickle: a pickle is a memory snapshot tied to library versions, and loading one
+runs code. A version directory is written under a temporary name and renamed into
+place, so a reader never sees half a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import xgboost as xgb
+
+from skewless.errors import SkewlessError
+
+MODEL_FILE = "model.ubj"
+META_FILE = "meta.json"
+CURRENT_FILE = "CURRENT"
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    version: str
+    features: list[str]
+    sha256: str
+    created_at: str
+    parent: str | None = None
+    xgboost_version: str = xgb.__version__
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class Registry:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def versions(self) -> list[str]:
+        if not self.root.exists():
+            return []
+        found = [p.name for p in self.root.iterdir() if re.fullmatch(r"v\d+", p.name)]
+        return sorted(found, key=lambda v: int(v[1:]))
+
+    def current(self) -> str | None:
+        pointer = self.root / CURRENT_FILE
+        return pointer.read_text().strip() if pointer.exists() else None
+
+    def save(self, booster: xgb.Booster, features: list[str], training: dict[str, Any],
+             metrics: dict[str, float], promote: bool = True) -> ModelMeta:
+        self.root.mkdir(parents=True, exist_ok=True)
+        existing = self.versions()
+        version = f"v{int(existing[-1][1:]) + 1 if existing else 1}"
+        tmp = self.root / f".{version}.tmp"
+        tmp.mkdir()
+        booster.save_model(tmp / MODEL_FILE)
+        meta = ModelMeta(
+            version=version, features=features, sha256=_sha256(tmp / MODEL_FILE),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"), parent=self.current(),
+            training=training, metrics=metrics,
+        )
+        (tmp / META_FILE).write_text(json.dumps(asdict(meta), indent=2))
+        os.replace(tmp, self.root / version)
+        if promote:
+            self.promote(version)
+        return meta
+
+    def promote(self, version: str) -> None:
+        if version not in self.versions():
+            raise SkewlessError(f"no model version {version} in {self.root}; see `skewless models list`")
+        tmp = self.root / f".{CURRENT_FILE}.tmp"
+        tmp.write_text(version)
+        os.replace(tmp, self.root / CURRENT_FILE)
+
+    def meta(self, version: str) -> ModelMeta:
+        path = self.root / version / META_FILE
+        if not path.exists():
+            raise SkewlessError(f"no model version {version} in {self.root}; see `skewless models list`")
+        return ModelMeta(**json.loads(path.read_text()))
+
+    def load(self, version: str | None = None) -> tuple[xgb.Booster, ModelMeta]:
+        """The given (default: current) version, after checking its checksum."""
+        version = version or self.current()
+        if version is None:
+            raise SkewlessError(f"no model in {self.root}: run `skewless train` first")
+        meta = self.meta(version)
+        model_path = self.root / version / MODEL_FILE
+        if _sha256(model_path) != meta.sha256:
+            raise SkewlessError(f"model {version} at {model_path} does not match its checksum: refusing to load it")
+        booster = xgb.Booster()
+        booster.load_model(model_path)
+        return booster, meta

@@ -1,0 +1,155 @@
+"""One typed configuration object for every command and job.
+
+Precedence, lowest first: built-in defaults (the embedded stack), a YAML file
+(`skewless.yaml` in the working directory or `--config`), `SKEWLESS_*`
+environment variables (nested keys joined by `__`, e.g.
+`SKEWLESS_KAFKA__BOOTSTRAP_SERVERS`), then CLI flags.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from skewless.errors import SkewlessError
+
+DEFAULT_CONFIG_FILE = "skewless.yaml"
+ENV_PREFIX = "SKEWLESS_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Topics(_Section):
+    transactions: str = "transactions"
+    labels: str = "fraud-labels"
+    scores: str = "fraud-scores"
+    model_updates: str = "model-updates"
+    dead_letters: str = "transactions-dlq"
+    partitions: int = Field(4, ge=1)
+
+
+class KafkaSettings(_Section):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    embedded: bool = True
+    """Start the PyPI broker on `skewless up`; False when pointing at a real Kafka."""
+    fetch_max_wait_ms: int = Field(20, ge=0)
+    consumer_group: str = "skewless-stream"
+
+
+class FlinkSettings(_Section):
+    parallelism: int = Field(1, ge=1)
+    jars: list[Path] = []
+    """Extra jars; the Kafka connector is found or fetched automatically."""
+    bundle_time_ms: int = Field(20, ge=1)
+    bundle_size: int = Field(1000, ge=1)
+    arrow_batch_size: int = Field(1000, ge=1)
+    buffer_timeout_ms: int = Field(5, ge=0)
+    watermark_interval_ms: int = Field(50, ge=1)
+    options: dict[str, str] = {}
+    """Passed verbatim to Flink (`-D key=value` on the CLI)."""
+
+
+class FeatureSettings(_Section):
+    allowed_lateness_ms: int = Field(5_000, ge=0)
+    """Watermark delay: events up to this much out of order get identical features in both modes."""
+
+
+class ScoringSettings(_Section):
+    threshold: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class Settings(_Section):
+    data_dir: Path = Path("data")
+    feature_repo: Path = Path("feature_repo")
+    kafka: KafkaSettings = KafkaSettings()
+    topics: Topics = Topics()
+    flink: FlinkSettings = FlinkSettings()
+    features: FeatureSettings = FeatureSettings()
+    scoring: ScoringSettings = ScoringSettings()
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "broker"
+
+    @property
+    def history_dir(self) -> Path:
+        return self.data_dir / "history"
+
+    @property
+    def offline_dir(self) -> Path:
+        """Where backfilled features land; Feast's FileSources point here."""
+        return self.data_dir / "offline"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.data_dir / "staging"
+
+
+def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
+            continue
+        path = name[len(ENV_PREFIX):].lower().split("__")
+        node = overrides
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return overrides
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise SkewlessError(f"config file {path} is not valid YAML: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise SkewlessError(f"config file {path} must hold a mapping at the top level")
+    return loaded
+
+
+def load_settings(
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the settings from file, environment and CLI overrides (in that order)."""
+    environ = os.environ if environ is None else environ
+    if config_file is None and environ.get(ENV_PREFIX + "CONFIG"):
+        config_file = Path(environ[ENV_PREFIX + "CONFIG"])
+    if config_file is None and Path(DEFAULT_CONFIG_FILE).exists():
+        config_file = Path(DEFAULT_CONFIG_FILE)
+    data: dict[str, Any] = {}
+    if config_file is not None:
+        if not config_file.exists():
+            raise SkewlessError(f"config file {config_file} does not exist")
+        data = _read_file(config_file)
+    data = _deep_merge(data, _env_overrides(environ))
+    data = _deep_merge(data, overrides or {})
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise SkewlessError(f"invalid configuration: {problems}") from None

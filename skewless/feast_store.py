@@ -1,0 +1,108 @@
+"""Reading and writing the Feast repo: offline table, online store, registry.
+
+Feast owns where its stores live (`feature_repo/feature_store.yaml`); skewless only
+tells the definitions where the data directory is, through SKEWLESS_DATA_DIR.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from skewless.config import Settings
+from skewless.errors import SkewlessError
+from udfs.features import ENTITIES, Entity, features_of
+
+log = logging.getLogger(__name__)
+
+OFFLINE_FEATURES_FILE = "transaction_features.parquet"
+TIMESTAMP_FIELD = "event_timestamp"
+
+
+def feature_view_name(entity: Entity) -> str:
+    return f"{entity.name}_features"
+
+
+def offline_features_path(settings: Settings) -> Path:
+    return settings.offline_dir / OFFLINE_FEATURES_FILE
+
+
+def _check_local_paths(settings: Settings, repo: Path) -> None:
+    """A sqlite online store or file registry must live in skewless's data directory.
+
+    Otherwise skewless would write features where `FeatureStore("feature_repo")` does
+    not look; better to say so than to serve from a store nobody fills.
+    """
+    from feast.repo_config import load_repo_config
+
+    config = load_repo_config(repo, repo / "feature_store.yaml")
+    data_dir = settings.data_dir.resolve()
+    paths = {"registry": config.registry.path}
+    if config.online_store.type == "sqlite":
+        paths["online_store.path"] = config.online_store.path
+    for key, value in paths.items():
+        resolved = (repo / value).resolve()
+        if not resolved.is_relative_to(data_dir):
+            raise SkewlessError(
+                f"{repo / 'feature_store.yaml'}: {key} is {resolved}, outside skewless's data_dir {data_dir}; "
+                "make them agree (edit the yaml, or set data_dir / SKEWLESS_DATA_DIR)"
+            )
+
+
+def _point_definitions_at(settings: Settings) -> Path:
+    repo = settings.feature_repo.resolve()
+    if not (repo / "feature_store.yaml").exists():
+        raise SkewlessError(f"no feature_store.yaml in {repo}: set feature_repo to the Feast repo folder")
+    _check_local_paths(settings, repo)
+    os.environ["SKEWLESS_DATA_DIR"] = str(settings.data_dir.resolve())
+    return repo
+
+
+def open_store(settings: Settings):  # -> feast.FeatureStore (imported lazily: ~7 s)
+    from feast import FeatureStore
+
+    return FeatureStore(repo_path=str(_point_definitions_at(settings)))
+
+
+def apply_definitions(settings: Settings) -> None:
+    """What `feast apply` does, in-process; idempotent."""
+    from feast.repo_config import load_repo_config
+    from feast.repo_operations import apply_total
+
+    repo = _point_definitions_at(settings)
+    (settings.data_dir / "feast").mkdir(parents=True, exist_ok=True)
+    if str(repo) not in sys.path:
+        sys.path.insert(0, str(repo))
+    apply_total(load_repo_config(repo, repo / "feature_store.yaml"), repo, skip_source_validation=True)
+
+
+def with_event_timestamp(features: pd.DataFrame) -> pd.DataFrame:
+    """Feast wants a timezone-aware timestamp column beside our epoch milliseconds."""
+    return features.assign(**{TIMESTAMP_FIELD: pd.to_datetime(features["event_time"], unit="ms", utc=True)})
+
+
+def write_offline(settings: Settings, features: pd.DataFrame) -> Path:
+    path = offline_features_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".parquet.part")
+    with_event_timestamp(features).to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+    return path
+
+
+class OnlineWriter:
+    """Writes the newest feature values of each entity to the online store."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.store = open_store(settings)
+        self.views = {e: [f.name for f in features_of(e)] for e in ENTITIES if features_of(e)}
+
+    def write(self, features: pd.DataFrame) -> None:
+        stamped = with_event_timestamp(features)
+        for entity, names in self.views.items():
+            latest = stamped.sort_values("event_time", kind="stable").drop_duplicates(entity.key, keep="last")
+            self.store.write_to_online_store(feature_view_name(entity), latest[[entity.key, TIMESTAMP_FIELD, *names]])

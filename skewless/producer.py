@@ -1,0 +1,129 @@
+"""Live producer: transactions into `transactions`, their labels into `fraud-labels` later.
+
+Each record's partition is chosen here with Kafka's own default partitioner (murmur2
+of the key, as Java clients do), so a finite run knows, before sending, how many
+records land in each partition and where a bounded reader must stop.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.partitioner.default import murmur2
+
+from skewless.config import Settings
+from skewless.schema import TRANSACTION_COLUMNS
+
+def partition_for(key: str, partitions: int) -> int:
+    """Kafka's default partition for a key (the Java client's murmur2 rule)."""
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+def plan_partitions(keys: pd.Series, partitions: int) -> Counter[int]:
+    """How many of these records each partition will receive."""
+    return Counter(partition_for(k, partitions) for k in keys)
+
+
+def true_end_offsets(settings: Settings, topic: str, partitions: int) -> dict[int, int]:
+    """Next offset to be written, per partition, found by reading rather than asking.
+
+    The embedded broker answers ListOffsets(latest) with the base offset of the last
+    batch, so read forward from there to the real end.
+    """
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        reported = consumer.end_offsets(tps)
+        ends = {}
+        for tp in tps:
+            consumer.seek(tp, reported[tp])
+            end = reported[tp]
+            while True:
+                batch = consumer.poll(timeout_ms=300).get(tp, [])
+                if not batch:
+                    break
+                end = batch[-1].offset + 1
+            ends[tp.partition] = end
+        return ends
+    finally:
+        consumer.close()
+
+
+def _json_value(record: dict[str, Any]) -> bytes:
+    clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
+    return json.dumps(clean, separators=(",", ":")).encode()
+
+
+@dataclass
+class ProduceReport:
+    transactions: int = 0
+    labels: int = 0
+    seconds: float = 0.0
+    per_partition: Counter[int] = field(default_factory=Counter)
+
+
+class LiveProducer:
+    """Sends transactions at their event time, and each label after its delay."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.partitions = settings.topics.partitions
+        self.producer = KafkaProducer(
+            bootstrap_servers=settings.kafka.bootstrap_servers, linger_ms=2, acks=1,
+            key_serializer=str.encode, value_serializer=_json_value,
+        )
+
+    def run(
+        self, transactions: pd.DataFrame, labels: pd.DataFrame, label_delay_s: float,
+        seed: int = 0, progress: Callable[[int], None] | None = None,
+    ) -> ProduceReport:
+        """Send until done: transactions paced by `event_time`, labels `label_delay_s` (mean) after."""
+        rng = np.random.default_rng(seed)
+        records = transactions[list(TRANSACTION_COLUMNS)].to_dict("records")
+        label_rows = labels.set_index("tx_id")
+        due: list[tuple[float, int, dict[str, Any]]] = []
+        report, started = ProduceReport(), time.monotonic()
+        t_topic, l_topic = self.settings.topics.transactions, self.settings.topics.labels
+        for i, record in enumerate(records):
+            wait_s = record["event_time"] / 1000 - time.time()
+            if wait_s > 0:
+                report.labels += self._send_due_labels(due, l_topic, until=time.time() + wait_s)
+                time.sleep(max(0.0, record["event_time"] / 1000 - time.time()))
+            partition = partition_for(record["cc_num"], self.partitions)
+            self.producer.send(t_topic, key=record["cc_num"], value=record, partition=partition)
+            report.per_partition[partition] += 1
+            report.transactions += 1
+            label = label_rows.loc[record["tx_id"]]
+            label_at = time.time() + rng.exponential(label_delay_s)
+            heapq.heappush(due, (label_at, i, {
+                "tx_id": record["tx_id"], "is_fraud": int(label["is_fraud"]),
+                "label_time": int(label_at * 1000),
+            }))
+            if progress:
+                progress(1)
+        report.labels += self._send_due_labels(due, l_topic, until=math.inf)
+        self.producer.flush()
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _send_due_labels(self, due: list, topic: str, until: float) -> int:
+        sent = 0
+        while due and due[0][0] <= until:
+            at, _, label = heapq.heappop(due)
+            time.sleep(max(0.0, at - time.time()))
+            self.producer.send(topic, key=label["tx_id"], value=label)
+            sent += 1
+        return sent
+
+    def close(self) -> None:
+        self.producer.close()

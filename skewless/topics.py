@@ -1,0 +1,88 @@
+"""Topic creation and reading, for the embedded broker and a real Kafka alike.
+
+Topics are created explicitly with the configured partition count: the embedded
+broker would otherwise auto-create them with its own default.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Iterator
+
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError
+
+from skewless.config import Settings
+from skewless.errors import SkewlessError
+
+
+def topic_names(settings: Settings) -> list[str]:
+    t = settings.topics
+    return [t.transactions, t.labels, t.scores, t.model_updates, t.dead_letters]
+
+
+def _admin(settings: Settings) -> KafkaAdminClient:
+    try:
+        return KafkaAdminClient(
+            bootstrap_servers=settings.kafka.bootstrap_servers, client_id="skewless-admin",
+            request_timeout_ms=10_000,
+        )
+    except KafkaError:
+        raise SkewlessError(
+            f"no Kafka broker at {settings.kafka.bootstrap_servers}: run `skewless up` first"
+        ) from None
+
+
+def ensure_topics(settings: Settings, names: list[str] | None = None) -> list[str]:
+    """Create the missing topics; returns the ones created."""
+    names = topic_names(settings) if names is None else names
+    admin = _admin(settings)
+    try:
+        existing = set(admin.list_topics())
+        missing = [n for n in names if n not in existing]
+        if missing:
+            admin.create_topics(
+                [NewTopic(n, num_partitions=settings.topics.partitions, replication_factor=1) for n in missing]
+            )
+        return missing
+    except KafkaError as exc:
+        raise SkewlessError(f"could not create topics {names}: {exc}") from None
+    finally:
+        admin.close()
+
+
+def existing_topics(settings: Settings) -> list[str]:
+    admin = _admin(settings)
+    try:
+        return sorted(admin.list_topics())
+    finally:
+        admin.close()
+
+
+def read_json(
+    settings: Settings, topic: str, expect: int | None = None, idle_timeout_s: float = 5.0,
+    deadline_s: float = 120.0,
+) -> Iterator[dict[str, Any]]:
+    """Read a topic from the beginning, every partition, until `expect` records or idle.
+
+    Counts what it reads rather than trusting end offsets, which the embedded
+    broker reports one batch short.
+    """
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka.bootstrap_servers, enable_auto_commit=False,
+        auto_offset_reset="earliest", consumer_timeout_ms=int(idle_timeout_s * 1000),
+    )
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
+        consumer.seek_to_beginning()
+        seen, stop_at = 0, time.monotonic() + deadline_s
+        for message in consumer:
+            yield json.loads(message.value)
+            seen += 1
+            if (expect is not None and seen >= expect) or time.monotonic() > stop_at:
+                return
+    finally:
+        consumer.close()

@@ -1,0 +1,124 @@
+"""Every feature, declared once, as data.
+
+The Flink jobs compile these declarations to SQL, the Feast feature views in
+`feature_repo/` are built from them, and the model records their names: nothing
+else lists feature names or types.
+
+Inclusion of the current transaction, for every feature:
+- window aggregates (`WindowAgg`) INCLUDE the current transaction, and the window is
+  closed at both ends: a transaction exactly `window_s` earlier is in it;
+- previous-transaction features (`PrevTx`) compare with the entity's previous
+  transaction and are null for its first one; the distance is null when either
+  transaction has no location (card-not-present).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Union
+
+Aggregation = Literal["count", "sum", "mean", "max"]
+PrevKind = Literal["km", "seconds"]
+DType = Literal["float64", "int64"]
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    key: str
+    description: str
+
+
+CARD = Entity("card", "cc_num", "A payment card, keyed by its number")
+MERCHANT = Entity("merchant", "merchant_id", "A merchant (acceptor)")
+ENTITIES = (CARD, MERCHANT)
+
+_UNITS = (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1))
+
+
+def window_label(window_s: int) -> str:
+    """Shortest exact unit label: 3600 -> '1h', 600 -> '10min', 2592000 -> '30d'."""
+    for suffix, size in _UNITS:
+        if window_s % size == 0:
+            return f"{window_s // size}{suffix}"
+    raise ValueError(f"window_s must be a whole number of seconds, got {window_s}")
+
+
+@dataclass(frozen=True)
+class WindowAgg:
+    """An aggregate of `column` over the entity's transactions in the last `window_s` seconds."""
+
+    entity: Entity
+    column: str
+    how: Aggregation
+    window_s: int
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.window_s <= 0:
+            raise ValueError(f"{self.name}: window_s must be positive, got {self.window_s}")
+        if self.how not in ("count", "sum", "mean", "max"):
+            raise ValueError(f"{self.column}: unknown aggregation '{self.how}'")
+
+    @property
+    def name(self) -> str:
+        return f"{self.column}_{self.how}_{self.entity.name}_{window_label(self.window_s)}"
+
+    @property
+    def dtype(self) -> DType:
+        return "int64" if self.how == "count" else "float64"
+
+
+@dataclass(frozen=True)
+class PrevTx:
+    """Distance (km) or time (s) between a transaction and the entity's previous one."""
+
+    entity: Entity
+    kind: PrevKind
+    description: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}_since_prev_{self.entity.name}"
+
+    @property
+    def dtype(self) -> DType:
+        return "float64"
+
+
+Feature = Union[WindowAgg, PrevTx]
+
+FEATURES: tuple[Feature, ...] = (
+    PrevTx(CARD, "km", "Haversine km from the card's previous transaction"),
+    PrevTx(CARD, "seconds", "Seconds since the card's previous transaction"),
+    WindowAgg(CARD, "amount", "sum", 3_600, "Card spend over the last hour"),
+    WindowAgg(CARD, "amount", "count", 3_600, "Card transactions over the last hour"),
+    WindowAgg(CARD, "amount", "mean", 30 * 86_400, "Card mean amount over 30 days"),
+)
+
+TRANSACTION_INPUTS: tuple[str, ...] = ("amount",)
+"""Fields of the transaction itself that the model reads beside the features."""
+
+
+def features_of(entity: Entity) -> tuple[Feature, ...]:
+    return tuple(f for f in FEATURES if f.entity == entity)
+
+
+def feature_names() -> tuple[str, ...]:
+    return tuple(f.name for f in FEATURES)
+
+
+def model_inputs() -> tuple[str, ...]:
+    """Model input columns, in the order the model is trained and served with."""
+    return TRANSACTION_INPUTS + feature_names()
+
+
+def validate(features: tuple[Feature, ...] = FEATURES) -> None:
+    """Refuse duplicate names, which would make two features share a Feast column."""
+    names = [f.name for f in features]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"feature names declared twice: {', '.join(dupes)}")
+
+
+validate()
