@@ -8,6 +8,7 @@ what makes backfill and stream rows identical.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Literal
 
@@ -41,6 +42,9 @@ def flink_options(settings: Settings, profile: Profile) -> dict[str, str]:
         "pipeline.auto-watermark-interval": f"{f.watermark_interval_ms} ms",
         "pipeline.jars": ";".join(jar.resolve().as_uri() for jar in jars),
         "table.local-time-zone": "UTC",
+        "restart-strategy.type": "fixed-delay",
+        "restart-strategy.fixed-delay.attempts": str(f.restart_attempts),
+        "restart-strategy.fixed-delay.delay": "2 s",
     }
     options.update(f.options)
     return options
@@ -48,6 +52,8 @@ def flink_options(settings: Settings, profile: Profile) -> dict[str, str]:
 
 def create_table_env(settings: Settings, profile: Profile) -> TableEnvironment:
     check_java()
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("FLINK_LOG_DIR", str(settings.logs_dir))
     t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
     config = t_env.get_config()
     for key, value in flink_options(settings, profile).items():

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from skewless.errors import SkewlessError
 
@@ -51,13 +51,16 @@ class FlinkSettings(_Section):
     arrow_batch_size: int = Field(1000, ge=1)
     buffer_timeout_ms: int = Field(5, ge=0)
     watermark_interval_ms: int = Field(50, ge=1)
+    restart_attempts: int = Field(3, ge=0)
+    """A failing job is retried this often, then fails (Flink's default with checkpoints is forever)."""
     options: dict[str, str] = {}
     """Passed verbatim to Flink (`-D key=value` on the CLI)."""
 
 
 class FeatureSettings(_Section):
-    allowed_lateness_ms: int = Field(5_000, ge=0)
-    """Watermark delay: events up to this much out of order get identical features in both modes."""
+    allowed_lateness_ms: int = Field(1_000, ge=0)
+    """Watermark delay: events up to this much out of order get identical features in both modes.
+    Every score waits this long for the watermark, so it is also the floor of stream latency."""
 
 
 class ScoringSettings(_Section):
@@ -65,6 +68,8 @@ class ScoringSettings(_Section):
 
 
 class Settings(_Section):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
     data_dir: Path = Path("data")
     feature_repo: Path = Path("feature_repo")
     kafka: KafkaSettings = KafkaSettings()
@@ -72,6 +77,12 @@ class Settings(_Section):
     flink: FlinkSettings = FlinkSettings()
     features: FeatureSettings = FeatureSettings()
     scoring: ScoringSettings = ScoringSettings()
+
+    @field_validator("data_dir", "feature_repo")
+    @classmethod
+    def _absolute(cls, path: Path) -> Path:
+        """Resolved once, against the directory skewless started in: Flink workers and Feast run elsewhere."""
+        return path.expanduser().resolve()
 
     @property
     def broker_dir(self) -> Path:
@@ -89,6 +100,10 @@ class Settings(_Section):
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
 
     @property
     def staging_dir(self) -> Path:

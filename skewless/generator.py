@@ -123,9 +123,10 @@ def _frame(pop: Population, card: np.ndarray, merchant: np.ndarray, t: np.ndarra
     })
 
 
-def _legit(pop: Population, rng: np.random.Generator, start_ms: int, end_ms: int, n: int) -> pd.DataFrame:
+def _legit(pop: Population, rng: np.random.Generator, start_ms: int, end_ms: int, n: int, distinct_cards: bool) -> pd.DataFrame:
     cards = pop.cards
-    card = rng.choice(len(cards), n, p=(cards["activity"] / cards["activity"].sum()).to_numpy())
+    weights = (cards["activity"] / cards["activity"].sum()).to_numpy()
+    card = rng.choice(len(cards), n, p=weights, replace=not (distinct_cards and n <= len(cards)))
     home = cards["home_city"].to_numpy()[card]
     travel = rng.random(n) < LEGIT_TRAVEL_SHARE
     city = np.where(travel, rng.integers(0, len(CITIES), n), home)
@@ -163,11 +164,15 @@ def _bursts(pop: Population, rng: np.random.Generator, start_ms: int, end_ms: in
 
 def simulate(
     pop: Population, seed: int, start_ms: int, end_ms: int, n_legit: int,
-    id_prefix: str = "tx", burst_gap_ms: float = 20 * 60_000,
+    id_prefix: str = "tx", burst_gap_ms: float = 20 * 60_000, distinct_cards: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Transactions (sorted by time, ids in time order) and one label per transaction."""
+    """Transactions (sorted by time, ids in time order) and one label per transaction.
+
+    `distinct_cards` gives each card at most one legitimate transaction: a live slice
+    of seconds from a large population, where only a fraud burst repeats a card.
+    """
     rng = np.random.default_rng([seed, 1, start_ms])
-    legit = _legit(pop, rng, start_ms, end_ms, n_legit)
+    legit = _legit(pop, rng, start_ms, end_ms, n_legit, distinct_cards)
     n_compromised = max(1, round(n_legit * COMPROMISES_PER_TX))
     tx = pd.concat([legit, _bursts(pop, rng, start_ms, end_ms, n_compromised, burst_gap_ms)], ignore_index=True)
     tx = tx.sort_values(["event_time", "cc_num", "amount"], kind="stable").reset_index(drop=True)

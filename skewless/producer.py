@@ -80,16 +80,21 @@ class LiveProducer:
         self.partitions = settings.topics.partitions
         self.producer = KafkaProducer(
             bootstrap_servers=settings.kafka.bootstrap_servers, linger_ms=2, acks=1,
-            key_serializer=str.encode, value_serializer=_json_value,
         )
 
     def run(
         self, transactions: pd.DataFrame, labels: pd.DataFrame, label_delay_s: float,
         seed: int = 0, progress: Callable[[int], None] | None = None,
     ) -> ProduceReport:
-        """Send until done: transactions paced by `event_time`, labels `label_delay_s` (mean) after."""
+        """Send until done: transactions paced by `event_time`, labels `label_delay_s` (mean) after.
+
+        The schedule is anchored at the moment sending starts: event times are shifted
+        so the first transaction happens now, keeping the batch's spacing.
+        """
         rng = np.random.default_rng(seed)
-        records = transactions[list(TRANSACTION_COLUMNS)].to_dict("records")
+        shift_ms = int(time.time() * 1000) - int(transactions["event_time"].min())
+        records = transactions[list(TRANSACTION_COLUMNS)].assign(
+            event_time=transactions["event_time"] + shift_ms).to_dict("records")
         label_rows = labels.set_index("tx_id")
         due: list[tuple[float, int, dict[str, Any]]] = []
         report, started = ProduceReport(), time.monotonic()
@@ -100,7 +105,7 @@ class LiveProducer:
                 report.labels += self._send_due_labels(due, l_topic, until=time.time() + wait_s)
                 time.sleep(max(0.0, record["event_time"] / 1000 - time.time()))
             partition = partition_for(record["cc_num"], self.partitions)
-            self.producer.send(t_topic, key=record["cc_num"], value=record, partition=partition)
+            self.producer.send(t_topic, key=record["cc_num"].encode(), value=_json_value(record), partition=partition)
             report.per_partition[partition] += 1
             report.transactions += 1
             label = label_rows.loc[record["tx_id"]]
@@ -121,7 +126,7 @@ class LiveProducer:
         while due and due[0][0] <= until:
             at, _, label = heapq.heappop(due)
             time.sleep(max(0.0, at - time.time()))
-            self.producer.send(topic, key=label["tx_id"], value=label)
+            self.producer.send(topic, key=label["tx_id"].encode(), value=_json_value(label))
             sent += 1
         return sent
 

@@ -1,0 +1,1 @@
+"""The `skewless` command line: thin click commands over `jobs`, `models` and `skewless`."""

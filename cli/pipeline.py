@@ -1,0 +1,147 @@
+"""`skewless backfill | train | stream | demo`: the loop, one command per stage."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import pandas as pd
+
+from cli.context import Context, pass_context
+from cli.data import generate
+from cli.stack import up
+from jobs.backfill import run_backfill
+from jobs.finite_run import run_finite_stream
+from jobs.stream import start_stream
+from models.train import train as train_model
+from models.train import training_set
+from skewless.errors import SkewlessError
+from skewless.feast_store import feature_view_name, offline_features_path, open_store
+from skewless.history import LABELS_FILE, TRANSACTIONS_FILE, live_batch, load_population
+from skewless.schema import normalise_labels, read_table
+from skewless.topics import read_json
+from udfs.features import CARD, features_of
+
+
+@click.command()
+@click.argument("history", required=False, type=click.Path(path_type=Path))
+@pass_context
+def backfill(ctx: Context, history: Path | None) -> None:
+    """Compute features over a history file (parquet/CSV) into Feast's offline store."""
+    history = history or ctx.settings.history_dir / TRANSACTIONS_FILE
+    result = run_backfill(ctx.settings, history)
+    ctx.emit({
+        "transactions read": result.rows_in,
+        "set aside": f"{result.rows_rejected}" + (f" -> {result.rejected_path}" if result.rejected_path else ""),
+        "feature rows": result.rows_out, "offline store": str(result.offline_path),
+        "seconds": round(result.seconds, 1), "rows/s": round(result.rows_out / result.seconds),
+    }, title="backfill done")
+
+
+@click.command()
+@click.option("--labels", "labels_path", type=click.Path(path_type=Path), help="Labels file [data/history/labels.parquet].")
+@click.option("--label-cutoff", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), help="Use only labels known by then (UTC).")
+@pass_context
+def train(ctx: Context, labels_path: Path | None, label_cutoff: Any) -> None:
+    """Train XGBoost on the backfilled features joined with labels; register and promote it."""
+    s = ctx.settings
+    labels_path = labels_path or s.history_dir / LABELS_FILE
+    features_path = offline_features_path(s)
+    if not features_path.exists():
+        raise SkewlessError(f"no backfilled features at {features_path}: run `skewless backfill` first")
+    labels = normalise_labels(read_table(labels_path), labels_path)
+    cutoff = int(pd.Timestamp(label_cutoff, tz="UTC").timestamp() * 1000) if label_cutoff else None
+    meta = train_model(training_set(pd.read_parquet(features_path), labels, cutoff), s.models_dir)
+    ctx.emit({
+        "version": meta.version, "rows": meta.training["rows"], "positives": meta.training["positives"],
+        "test average precision": round(meta.metrics["average_precision"], 4),
+        "test ROC AUC": round(meta.metrics["roc_auc"], 4), "features": ", ".join(meta.features),
+    }, title="model trained")
+
+
+@click.command()
+@pass_context
+def stream(ctx: Context) -> None:
+    """Run the streaming job on the local mini-cluster until interrupted (Ctrl-C)."""
+    job = start_stream(ctx.settings)
+    job_id = job.get_job_client().get_job_id()
+    click.echo(f"Job has been submitted with JobID {job_id}")
+    try:
+        job.wait()
+    except KeyboardInterrupt:
+        job.get_job_client().cancel().result()
+        click.echo(f"Job {job_id} cancelled")
+
+
+def _latency_ms(scores: pd.DataFrame) -> dict[str, float]:
+    latency = (scores["scored_at"] - scores["event_time"]).to_numpy()
+    return {f"p{q}": float(np.percentile(latency, q)) for q in (50, 95, 99)}
+
+
+def _online_features(ctx: Context, cc_num: str) -> dict[str, Any]:
+    names = [f.name for f in features_of(CARD)]
+    view = feature_view_name(CARD)
+    online = open_store(ctx.settings).get_online_features(
+        features=[f"{view}:{n}" for n in names], entity_rows=[{CARD.key: cc_num}],
+    ).to_dict()
+    return {k: v[0] for k, v in online.items()}
+
+
+@click.command()
+@click.option("--cards", default=2_000, show_default=True)
+@click.option("--days", default=30, show_default=True)
+@click.option("--live-count", default=2_000, show_default=True, help="Live transactions to stream.")
+@click.option("--rate", default=400.0, show_default=True, help="Live transactions per second.")
+@click.pass_context
+def demo(click_ctx: click.Context, cards: int, days: int, live_count: int, rate: float) -> None:
+    """The whole loop: up, generate, backfill, train, stream live transactions, show scores."""
+    ctx: Context = click_ctx.obj
+    s = ctx.settings
+    steps: list[tuple[str, float]] = []
+
+    def step(name: str, started: float) -> None:
+        steps.append((name, time.monotonic() - started))
+
+    t = time.monotonic()
+    click_ctx.invoke(up)
+    step("up", t)
+    t = time.monotonic()
+    click_ctx.invoke(generate, cards=cards, merchants=max(50, cards // 5), days=days, tx_per_card_day=2.0, end=None, seed=42)
+    step("generate", t)
+    t = time.monotonic()
+    click_ctx.invoke(backfill, history=None)
+    step("backfill", t)
+    t = time.monotonic()
+    click_ctx.invoke(train, labels_path=None, label_cutoff=None)
+    step("train", t)
+
+    t = time.monotonic()
+    transactions, labels = live_batch(load_population(s), live_count, rate, seed=int(time.time()))
+    click.echo(f"\nstreaming {len(transactions)} live transactions at {rate:.0f}/s through the Flink job ...")
+    run = run_finite_stream(s, transactions, labels, label_delay_s=2.0)
+    wanted = set(transactions["tx_id"])
+    scores = pd.DataFrame([r for r in read_json(s, s.topics.scores) if r["tx_id"] in wanted])
+    step("stream", t)
+
+    span_s = max((scores["scored_at"].max() - scores["scored_at"].min()) / 1000, 1e-3)
+    ctx.emit({
+        "transactions produced": run.produced.transactions, "labels produced": run.produced.labels,
+        "scores on " + s.topics.scores: len(scores), "distinct tx scored": scores["tx_id"].nunique(),
+        "job wall time (s)": round(run.job_seconds, 1),
+        "scored tx/s (first to last score)": round(len(scores) / span_s),
+        "event-to-score latency ms": _latency_ms(scores),
+    }, title="\nstream done")
+    top = scores.sort_values("score", ascending=False).head(5)
+    truth = labels.set_index("tx_id")["is_fraud"]
+    ctx.emit([{**r, "is_fraud": int(truth[r["tx_id"]])} for r in top[["tx_id", "cc_num", "score", "model_version"]].to_dict("records")],
+             title="\nmost suspicious live transactions")
+    card = top.iloc[0]["cc_num"]
+    ctx.emit(_online_features(ctx, card), title=f"\nFeast online features of card {card}")
+    ctx.emit([{"step": n, "seconds": round(sec, 1)} for n, sec in steps], title="\ntimings")
+    click.echo(f"\ndone. Scores stay on topic '{s.topics.scores}' until `skewless down`.")
+
+
+COMMANDS = (backfill, train, stream, demo)

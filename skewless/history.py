@@ -1,0 +1,64 @@
+"""Files of the generated world: history, labels, and the population live data continues."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from skewless.config import Settings
+from skewless.errors import SkewlessError
+from skewless.generator import Population, simulate
+
+TRANSACTIONS_FILE = "transactions.parquet"
+LABELS_FILE = "labels.parquet"
+POPULATION_FILE = "population.json"
+
+
+@dataclass(frozen=True)
+class PopulationSpec:
+    seed: int
+    cards: int
+    merchants: int
+
+    def build(self) -> Population:
+        return Population.build(self.seed, self.cards, self.merchants)
+
+
+@dataclass(frozen=True)
+class HistoryFiles:
+    transactions: Path
+    labels: Path
+    rows: int
+    fraud_rate: float
+
+
+def write_history(settings: Settings, spec: PopulationSpec, start_ms: int, end_ms: int, n_legit: int) -> HistoryFiles:
+    transactions, labels = simulate(spec.build(), spec.seed, start_ms, end_ms, n_legit)
+    out = settings.history_dir
+    out.mkdir(parents=True, exist_ok=True)
+    stamped = transactions.assign(event_time=pd.to_datetime(transactions["event_time"], unit="ms", utc=True))
+    stamped.to_parquet(out / TRANSACTIONS_FILE, index=False)
+    labels.assign(label_time=pd.to_datetime(labels["label_time"], unit="ms", utc=True)).to_parquet(out / LABELS_FILE, index=False)
+    (out / POPULATION_FILE).write_text(json.dumps(asdict(spec)))
+    return HistoryFiles(out / TRANSACTIONS_FILE, out / LABELS_FILE, len(transactions), float(labels["is_fraud"].mean()))
+
+
+def load_population(settings: Settings) -> PopulationSpec:
+    path = settings.history_dir / POPULATION_FILE
+    if not path.exists():
+        raise SkewlessError(f"no generated population at {path}: run `skewless generate` first")
+    return PopulationSpec(**json.loads(path.read_text()))
+
+
+def live_batch(spec: PopulationSpec, count: int, rate: float, seed: int, lead_s: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """About `count` transactions of the same cards, timed from now at `rate` per second."""
+    if rate <= 0 or count <= 0:
+        raise SkewlessError("--rate and --count must be positive")
+    start_ms = int((time.time() + lead_s) * 1000)
+    end_ms = start_ms + max(1, int(count / rate * 1000))
+    return simulate(spec.build(), seed, start_ms, end_ms, count, id_prefix=f"live{start_ms}-",
+                    burst_gap_ms=(end_ms - start_ms) / 20, distinct_cards=True)
