@@ -1,0 +1,43 @@
+# skewless: `make help` lists the targets. Every target installs what it needs first
+# (idempotent: a second run reuses .venv and the cached connector jars).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help preflight install demo test test-unit lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+preflight: ## check Python 3.11 and Java 11/17 with a one-line error each
+	@[ -n "$(PYTHON)" ] || { echo "error: no python3 found: install Python 3.11"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "error: skewless needs Python 3.11 (found $$($(PYTHON) -V 2>&1)): install python3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
+	@command -v java >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/java" ] || { echo "error: Java not found: install a JDK 11 or 17 (e.g. apt-get install openjdk-17-jre-headless) and put java on PATH"; exit 1; }
+
+$(STAMP): pyproject.toml | preflight
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/python -c "from skewless.connectors import kafka_connector_jars; print('connector jars:', kafka_connector_jars()[0].parent)"
+	@touch $(STAMP)
+
+install: preflight $(STAMP) ## create .venv with skewless and fetch Flink's Kafka connector
+
+demo: install ## install, then run the whole loop on the embedded stack
+	$(BIN)/skewless demo
+
+test: install ## install, then run every test (unit + integration on the embedded stack)
+	$(BIN)/pytest
+
+test-unit: install ## only the fast tests (no broker, no Flink)
+	$(BIN)/pytest -m "not integration"
+
+lint: install ## ruff
+	$(BIN)/ruff check .
+
+clean: ## stop the embedded broker and remove data/ (keeps .venv)
+	-[ -x $(BIN)/skewless ] && $(BIN)/skewless down
+	rm -rf data

@@ -1,0 +1,56 @@
+"""Shared fixtures: one embedded broker and one data directory for the whole session.
+
+Integration tests are marked `integration`; they use a real broker over a real socket,
+real Flink jobs (local mini-cluster) and a real Feast repo (a copy of feature_repo/).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from skewless.broker import EmbeddedBroker
+from skewless.config import Settings, load_settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory) -> Path:
+    """A project-like folder: feature_repo/ beside data/, as in a clone."""
+    root = tmp_path_factory.mktemp("skewless")
+    shutil.copytree(REPO_ROOT / "feature_repo", root / "feature_repo", ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+@pytest.fixture(scope="session")
+def settings(workspace: Path) -> Settings:
+    return load_settings(environ={}, overrides={
+        "data_dir": workspace / "data", "feature_repo": workspace / "feature_repo",
+        "kafka": {"bootstrap_servers": f"127.0.0.1:{_free_port()}", "consumer_group": "skewless-test"},
+    })
+
+
+@pytest.fixture(scope="session")
+def broker(settings: Settings):
+    broker = EmbeddedBroker(settings)
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def feast_applied(settings: Settings) -> Settings:
+    from skewless.feast_store import apply_definitions
+
+    apply_definitions(settings)
+    return settings

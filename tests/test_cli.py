@@ -1,0 +1,47 @@
+"""The real `skewless` executable: bad input is one line on stderr, never a stack trace."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SKEWLESS = str(Path(sys.executable).parent / "skewless")
+
+
+def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SKEWLESS_")}
+    return subprocess.run([SKEWLESS, "--data-dir", str(tmp_path / "data"), *args],
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("backfill", "missing.parquet"), "missing.parquet does not exist"),
+    (("backfill", "history.txt"), "unknown file type '.txt'"),
+    (("-D", "no-equals-sign", "status"), "-D expects key=value, got 'no-equals-sign'"),
+    (("train",), "run `skewless backfill` first"),
+    (("produce",), "run `skewless generate` first"),
+])
+def test_bad_input_is_one_clear_line(tmp_path, args, message):
+    (tmp_path / "history.txt").write_text("x")
+    result = _run(tmp_path, *args)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_history_missing_a_column_names_it(tmp_path):
+    (tmp_path / "h.csv").write_text("tx_id,cc_num,amount,lat,lon,event_time\n1,2,3.0,,,2026-01-01T00:00:00Z\n")
+    result = _run(tmp_path, "backfill", "h.csv")
+    assert result.returncode == 1
+    assert "lacks column(s) merchant_id" in result.stderr
+
+
+def test_help_lists_the_commands(tmp_path):
+    result = _run(tmp_path, "--help")
+    assert result.returncode == 0
+    for verb in ("up", "down", "status", "generate", "produce", "backfill", "train", "stream", "demo"):
+        assert f"  {verb} " in result.stdout

@@ -1,0 +1,46 @@
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost as xgb
+
+from models.registry import MODEL_FILE, Registry
+from models.scoring import Scorer
+from skewless.errors import SkewlessError
+from udfs.features import model_inputs
+
+
+def _booster(n_features):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, n_features))
+    return xgb.train({"objective": "binary:logistic"}, xgb.DMatrix(x, label=x[:, 0] > 0), num_boost_round=3)
+
+
+def test_versions_checksums_and_promotion(tmp_path):
+    reg = Registry(tmp_path)
+    names = list(model_inputs())
+    v1 = reg.save(_booster(len(names)), names, {"rows": 200}, {"average_precision": 0.5})
+    v2 = reg.save(_booster(len(names)), names, {"rows": 200}, {}, promote=False)
+    assert (v1.version, v2.version, reg.current()) == ("v1", "v2", "v1")
+    assert v2.parent == "v1"
+    reg.promote("v2")
+    assert reg.current() == "v2"
+    scorer = Scorer(tmp_path)
+    rows = pd.DataFrame(np.zeros((3, len(names))), columns=names).assign(km_since_prev_card=np.nan)
+    assert scorer.score(rows).shape == (3,) and scorer.version == "v2"
+
+    (tmp_path / "v2" / MODEL_FILE).write_bytes(b"tampered")
+    with pytest.raises(SkewlessError, match="does not match its checksum"):
+        reg.load("v2")
+    with pytest.raises(SkewlessError, match="no model version v9"):
+        reg.promote("v9")
+
+
+def test_model_on_other_features_is_refused(tmp_path):
+    Registry(tmp_path).save(_booster(2), ["amount", "something_else"], {}, {})
+    with pytest.raises(SkewlessError, match="trained on features"):
+        Scorer(tmp_path)
+
+
+def test_no_model_yet(tmp_path):
+    with pytest.raises(SkewlessError, match="run `skewless train` first"):
+        Registry(tmp_path).load()
