@@ -53,7 +53,7 @@ class Population:
     merchants: pd.DataFrame
 
     @classmethod
-    def build(cls, seed: int, n_cards: int, n_merchants: int) -> "Population":
+    def build(cls, seed: int, n_cards: int, n_merchants: int) -> Population:
         rng = np.random.default_rng([seed, 0])
         city = rng.integers(0, len(CITIES), n_cards)
         cards = pd.DataFrame({

@@ -12,8 +12,9 @@ import json
 import math
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,7 @@ from kafka.partitioner.default import murmur2
 
 from skewless.config import Settings
 from skewless.schema import TRANSACTION_COLUMNS
+
 
 def partition_for(key: str, partitions: int) -> int:
     """Kafka's default partition for a key (the Java client's murmur2 rule)."""

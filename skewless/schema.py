@@ -120,5 +120,7 @@ def normalise_labels(frame: pd.DataFrame, source: Path | str) -> pd.DataFrame:
     bad = labels.isna().any(axis=1) | ~labels["is_fraud"].isin([0, 1])
     if bad.any():
         first = frame.loc[bad].iloc[0].to_dict()
-        raise SkewlessError(f"{source}: {int(bad.sum())} label row(s) invalid (is_fraud must be 0/1, label_time a timestamp); first: {first}")
+        raise SkewlessError(
+            f"{source}: {int(bad.sum())} label row(s) invalid (is_fraud must be 0/1, label_time a timestamp); first: {first}"
+        )
     return labels.astype({"is_fraud": "int8", "label_time": "int64"})

@@ -62,7 +62,7 @@ def _same(actual, expected) -> bool:
 def test_feature_values_match_the_hand_computed_oracle(backfilled, tx_id):
     _, features = backfilled
     row = features.loc[tx_id, COLUMNS].tolist()
-    assert all(_same(a, e) for a, e in zip(row, EXPECTED[tx_id])), f"{tx_id}: got {row}, expected {EXPECTED[tx_id]}"
+    assert all(_same(a, e) for a, e in zip(row, EXPECTED[tx_id], strict=True)), f"{tx_id}: got {row}, expected {EXPECTED[tx_id]}"
 
 
 def test_decimal_sums_are_exact(backfilled):

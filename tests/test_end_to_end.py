@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-import pandas as pd
 import pytest
 from click.testing import CliRunner
 

@@ -37,5 +37,5 @@ def test_vectorised_matches_scalar():
     lat1, lat2 = rng.uniform(-90, 90, (2, 50))
     lon1, lon2 = rng.uniform(-180, 180, (2, 50))
     vector = haversine_km(lat1, lon1, lat2, lon2)
-    scalar = [float(haversine_km(*args)) for args in zip(lat1, lon1, lat2, lon2)]
+    scalar = [float(haversine_km(*args)) for args in zip(lat1, lon1, lat2, lon2, strict=True)]
     assert np.allclose(vector, scalar)

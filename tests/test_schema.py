@@ -50,7 +50,7 @@ def test_bad_rows_are_set_aside_with_their_reason_not_dropped():
     })
     out = normalise_transactions(frame, "t")
     assert list(out.rows["tx_id"]) == ["dup", "ok"]
-    reasons = dict(zip(out.rejected["tx_id"].fillna(""), out.rejected["reject_reason"]))
+    reasons = dict(zip(out.rejected["tx_id"].fillna(""), out.rejected["reject_reason"], strict=True))
     assert reasons == {
         "noamount": "amount is not a number", "dup": "duplicate tx_id", "badtime": "event_time is not a timestamp",
         "halfloc": "only one of lat/lon is set", "": "tx_id is empty",

@@ -15,7 +15,7 @@ Inclusion of the current transaction, for every feature:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 Aggregation = Literal["count", "sum", "mean", "max"]
 PrevKind = Literal["km", "seconds"]
@@ -86,7 +86,7 @@ class PrevTx:
         return "float64"
 
 
-Feature = Union[WindowAgg, PrevTx]
+Feature = WindowAgg | PrevTx
 
 FEATURES: tuple[Feature, ...] = (
     PrevTx(CARD, "km", "Haversine km from the card's previous transaction"),
