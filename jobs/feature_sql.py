@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from udfs.features import FEATURES, Entity, Feature, PrevTx, WindowAgg
+from udfs.features import DAY, FEATURES, HOUR, NIGHT_HOURS, Calendar, Entity, Feature, PrevTx, Ratio, WindowAgg
 
 HAVERSINE_FUNCTION = "haversine_km"
 SOURCE_TABLE = "transactions"
@@ -52,14 +52,35 @@ def _window_layer(entity: Entity, window_s: int, aggs: list[WindowAgg], below: s
     )
 
 
+def _prev_expression(feature: PrevTx) -> str:
+    lat, lon, t = _prev_columns(feature.entity)
+    km = f"{HAVERSINE_FUNCTION}({lat}, {lon}, lat, lon)"
+    if feature.kind == "km":
+        return km
+    if feature.kind == "seconds":
+        return f"CAST(event_time - {t} AS DOUBLE) / 1000"
+    return f"{km} * 3600 / (CAST(GREATEST(event_time - {t}, 1000) AS DOUBLE) / 1000)"
+
+
+# Calendar flags from integer epoch milliseconds: no time zone or calendar library can
+# differ between the two pipelines. 1970-01-01 was a Thursday, so (day + 3) % 7 is 0 on Monday.
+_HOUR = f"MOD(event_time / {HOUR * 1000}, 24)"
+_CALENDAR = {
+    "hour_of_day": _HOUR,
+    "is_night": f"CASE WHEN {_HOUR} BETWEEN {NIGHT_HOURS[0]} AND {NIGHT_HOURS[1]} THEN 1 ELSE 0 END",
+    "is_weekend": f"CASE WHEN MOD(event_time / {DAY * 1000} + 3, 7) >= 5 THEN 1 ELSE 0 END",
+}
+
+
 def _output_expression(feature: Feature) -> str:
     if isinstance(feature, WindowAgg):
         sql_type = "BIGINT" if feature.dtype == "int64" else "DOUBLE"
         return f"CAST({feature.name} AS {sql_type}) AS {feature.name}"
-    lat, lon, t = _prev_columns(feature.entity)
-    if feature.kind == "km":
-        return f"{HAVERSINE_FUNCTION}({lat}, {lon}, lat, lon) AS {feature.name}"
-    return f"CAST(event_time - {t} AS DOUBLE) / 1000 AS {feature.name}"
+    if isinstance(feature, Ratio):
+        return f"CAST({feature.column} / {feature.denominator.name} AS DOUBLE) AS {feature.name}"
+    if isinstance(feature, Calendar):
+        return f"CAST({_CALENDAR[feature.kind]} AS BIGINT) AS {feature.name}"
+    return f"{_prev_expression(feature)} AS {feature.name}"
 
 
 OUTPUT_KEYS = ("tx_id", "cc_num", "merchant_id", "event_time", "amount")

@@ -37,6 +37,23 @@ EXPECTED = {
     "b1": (None, None, 5.55, 1, 5.55),
     "b2": (343.56, 600.0, 10.00, 2, 5.00),
 }
+# More features for some rows. Every transaction is at merchant "m" (both cards), in time
+# order a1(0) a2,b1(600 s) b2(1200 s) a3(3600 s) a4(3601 s) a5(31 d). T0 is a Thursday
+# 00:00 UTC; a5 falls on Sunday 2026-02-01 00:00 UTC.
+EXPECTED_MORE = {
+    "a1": {"amount_to_mean_card_30d": 1.0, "amount_count_merchant_1h": 1, "hour_of_day": 0, "is_night": 1, "is_weekend": 0},
+    "a2": {"kmh_since_prev_card": 3935.75 * 6, "amount_count_card_10min": 2, "amount_sum_card_10min": 30.0,  # a1 exactly 10 min earlier
+           "amount_to_mean_card_30d": 20 / 15, "amount_count_merchant_1h": 3},  # b1 in the same ms counts
+    "a3": {"kmh_since_prev_card": None, "amount_count_card_10min": 1, "amount_count_merchant_1h": 5},  # a1 exactly 1 h earlier
+    "a4": {"kmh_since_prev_card": None, "amount_count_card_10min": 2, "amount_sum_card_10min": 30.5,
+           "amount_count_card_1d": 4, "amount_sum_card_1d": 60.5, "amount_max_card_7d": 30.0, "amount_count_card_30d": 4,
+           "amount_to_mean_card_30d": 0.5 / 15.125, "amount_count_merchant_1h": 5, "amount_count_merchant_1d": 6,
+           "amount_mean_merchant_7d": 70.5 / 6},
+    "a5": {"kmh_since_prev_card": 0.0, "amount_count_card_1d": 1, "amount_max_card_7d": 100.0, "amount_count_card_30d": 1,
+           "amount_count_merchant_1d": 1, "hour_of_day": 0, "is_night": 1, "is_weekend": 1},
+    "b2": {"kmh_since_prev_card": 343.56 * 6, "amount_count_card_10min": 2, "amount_sum_card_10min": 10.0,
+           "amount_to_mean_card_30d": 4.45 / 5.0, "amount_count_merchant_1h": 4},
+}
 COLUMNS = ["km_since_prev_card", "seconds_since_prev_card", "amount_sum_card_1h", "amount_count_card_1h", "amount_mean_card_30d"]
 
 
@@ -55,7 +72,7 @@ def backfilled(settings, feast_applied, tmp_path_factory):
 def _same(actual, expected) -> bool:
     if expected is None:
         return actual is None or (isinstance(actual, float) and math.isnan(actual))
-    return actual == pytest.approx(expected, abs=0.005)
+    return actual == pytest.approx(expected, abs=0.05 if expected > 1000 else 0.005)
 
 
 @pytest.mark.parametrize("tx_id", sorted(EXPECTED))
@@ -63,6 +80,13 @@ def test_feature_values_match_the_hand_computed_oracle(backfilled, tx_id):
     _, features = backfilled
     row = features.loc[tx_id, COLUMNS].tolist()
     assert all(_same(a, e) for a, e in zip(row, EXPECTED[tx_id], strict=True)), f"{tx_id}: got {row}, expected {EXPECTED[tx_id]}"
+
+
+@pytest.mark.parametrize(("tx_id", "feature"), sorted((t, f) for t, fs in EXPECTED_MORE.items() for f in fs))
+def test_more_features_match_the_oracle(backfilled, tx_id, feature):
+    _, features = backfilled
+    expected = EXPECTED_MORE[tx_id][feature]
+    assert _same(features.loc[tx_id, feature], expected), f"{tx_id}.{feature}: {features.loc[tx_id, feature]} != {expected}"
 
 
 def test_decimal_sums_are_exact(backfilled):

@@ -8,8 +8,12 @@ Inclusion of the current transaction, for every feature:
 - window aggregates (`WindowAgg`) INCLUDE the current transaction, and the window is
   closed at both ends: a transaction exactly `window_s` earlier is in it;
 - previous-transaction features (`PrevTx`) compare with the entity's previous
-  transaction and are null for its first one; the distance is null when either
-  transaction has no location (card-not-present).
+  transaction and are null for its first one; the distance and speed are null when
+  either transaction has no location (card-not-present); speed floors the time gap at
+  one second, so two places in the same second read as very fast, not infinite;
+- ratios (`Ratio`) divide a field of the transaction by a window feature that
+  includes it (so `amount_to_mean_card_30d` is 1.0 for a card's first transaction);
+- calendar flags (`Calendar`) use the transaction's own UTC event time.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 Aggregation = Literal["count", "sum", "mean", "max"]
-PrevKind = Literal["km", "seconds"]
+PrevKind = Literal["km", "seconds", "kmh"]
+CalendarKind = Literal["hour_of_day", "is_night", "is_weekend"]
 DType = Literal["float64", "int64"]
 
 
@@ -86,14 +91,74 @@ class PrevTx:
         return "float64"
 
 
-Feature = WindowAgg | PrevTx
+@dataclass(frozen=True)
+class Ratio:
+    """A field of the transaction divided by a window feature of the same entity."""
+
+    column: str
+    denominator: WindowAgg
+    description: str = ""
+
+    @property
+    def entity(self) -> Entity:
+        return self.denominator.entity
+
+    @property
+    def name(self) -> str:
+        d = self.denominator
+        return f"{self.column}_to_{d.how}_{d.entity.name}_{window_label(d.window_s)}"
+
+    @property
+    def dtype(self) -> DType:
+        return "float64"
+
+
+NIGHT_HOURS = (0, 5)
+"""UTC hours [first, last] counted as night."""
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Hour of day (UTC), night and weekend flags of the transaction's event time."""
+
+    entity: Entity
+    kind: CalendarKind
+    description: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.kind
+
+    @property
+    def dtype(self) -> DType:
+        return "int64"
+
+
+Feature = WindowAgg | PrevTx | Ratio | Calendar
+
+MINUTE, HOUR, DAY = 60, 3_600, 86_400
+_CARD_MEAN_30D = WindowAgg(CARD, "amount", "mean", 30 * DAY, "Card mean amount over 30 days")
 
 FEATURES: tuple[Feature, ...] = (
     PrevTx(CARD, "km", "Haversine km from the card's previous transaction"),
     PrevTx(CARD, "seconds", "Seconds since the card's previous transaction"),
-    WindowAgg(CARD, "amount", "sum", 3_600, "Card spend over the last hour"),
-    WindowAgg(CARD, "amount", "count", 3_600, "Card transactions over the last hour"),
-    WindowAgg(CARD, "amount", "mean", 30 * 86_400, "Card mean amount over 30 days"),
+    PrevTx(CARD, "kmh", "Implied speed from the card's previous transaction"),
+    WindowAgg(CARD, "amount", "count", 10 * MINUTE, "Card transactions over the last 10 minutes"),
+    WindowAgg(CARD, "amount", "sum", 10 * MINUTE, "Card spend over the last 10 minutes"),
+    WindowAgg(CARD, "amount", "count", HOUR, "Card transactions over the last hour"),
+    WindowAgg(CARD, "amount", "sum", HOUR, "Card spend over the last hour"),
+    WindowAgg(CARD, "amount", "count", DAY, "Card transactions over the last day"),
+    WindowAgg(CARD, "amount", "sum", DAY, "Card spend over the last day"),
+    WindowAgg(CARD, "amount", "max", 7 * DAY, "Card largest amount over 7 days"),
+    WindowAgg(CARD, "amount", "count", 30 * DAY, "Card transactions over 30 days"),
+    _CARD_MEAN_30D,
+    Ratio("amount", _CARD_MEAN_30D, "Amount relative to the card's 30-day mean"),
+    WindowAgg(MERCHANT, "amount", "count", HOUR, "Merchant transactions over the last hour"),
+    WindowAgg(MERCHANT, "amount", "count", DAY, "Merchant transactions over the last day"),
+    WindowAgg(MERCHANT, "amount", "mean", 7 * DAY, "Merchant mean amount over 7 days"),
+    Calendar(CARD, "hour_of_day", "UTC hour of the transaction"),
+    Calendar(CARD, "is_night", f"1 if the UTC hour is in {NIGHT_HOURS[0]}..{NIGHT_HOURS[1]}"),
+    Calendar(CARD, "is_weekend", "1 on Saturday and Sunday (UTC)"),
 )
 
 TRANSACTION_INPUTS: tuple[str, ...] = ("amount",)
@@ -114,11 +179,14 @@ def model_inputs() -> tuple[str, ...]:
 
 
 def validate(features: tuple[Feature, ...] = FEATURES) -> None:
-    """Refuse duplicate names, which would make two features share a Feast column."""
+    """Refuse duplicate names (two features sharing a Feast column) and ratios over undeclared windows."""
     names = [f.name for f in features]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise ValueError(f"feature names declared twice: {', '.join(dupes)}")
+    for f in features:
+        if isinstance(f, Ratio) and f.denominator not in features:
+            raise ValueError(f"{f.name}: its denominator {f.denominator.name} is not declared")
 
 
 validate()
