@@ -15,6 +15,7 @@ from cli.data import generate
 from cli.stack import up
 from jobs.backfill import run_backfill
 from jobs.finite_run import run_finite_stream
+from jobs.parity import run_parity
 from jobs.stream import start_stream
 from models.train import train as train_model
 from models.train import training_set
@@ -121,9 +122,8 @@ def demo(click_ctx: click.Context, cards: int, days: int, live_count: int, rate:
     t = time.monotonic()
     transactions, labels = live_batch(load_population(s), live_count, rate, seed=int(time.time()))
     click.echo(f"\nstreaming {len(transactions)} live transactions at {rate:.0f}/s through the Flink job ...")
-    run = run_finite_stream(s, transactions, labels, label_delay_s=2.0)
-    wanted = set(transactions["tx_id"])
-    scores = pd.DataFrame([r for r in read_json(s, s.topics.scores) if r["tx_id"] in wanted])
+    run = run_finite_stream(s, transactions, send=lambda producer: producer.run(transactions, labels, label_delay_s=2.0))
+    scores = pd.DataFrame(list(read_json(s, s.topics.scores, from_offsets=run.scores_from, expect=len(transactions))))
     step("stream", t)
 
     span_s = max((scores["scored_at"].max() - scores["scored_at"].min()) / 1000, 1e-3)
@@ -144,4 +144,26 @@ def demo(click_ctx: click.Context, cards: int, days: int, live_count: int, rate:
     click.echo(f"\ndone. Scores stay on topic '{s.topics.scores}' until `skewless down`.")
 
 
-COMMANDS = (backfill, train, stream, demo)
+@click.command()
+@click.argument("history", required=False, type=click.Path(path_type=Path))
+@click.option("--limit", default=20_000, show_default=True, help="Compare the first N transactions by time (0: all).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the out-of-order replay.")
+@click.option("--show", default=20, show_default=True, help="Differences to print.")
+@pass_context
+def parity(ctx: Context, history: Path | None, limit: int, seed: int, show: int) -> None:
+    """Feed the same events through the backfill and (via the broker) the streaming job; compare every feature."""
+    history = history or ctx.settings.history_dir / TRANSACTIONS_FILE
+    report = run_parity(ctx.settings, history, limit or None, seed)
+    ctx.emit({
+        "transactions": report.transactions, "compared": report.compared,
+        "missing in stream": len(report.missing_in_stream), "duplicated in stream": len(report.duplicated_in_stream),
+        "differences": len(report.differences),
+    }, title="parity: backfill vs stream")
+    if report.differences:
+        ctx.emit([vars(d) for d in report.differences[:show]], title="\ndifferences (tx, feature, backfill, stream)")
+    if not report.ok:
+        raise SkewlessError(f"backfill and stream disagree (missing {report.missing_in_stream[:5]}, "
+                            f"{len(report.differences)} value differences)")
+
+
+COMMANDS = (backfill, train, stream, parity, demo)

@@ -30,19 +30,30 @@ class BackfillResult:
     rejected_path: Path | None
 
 
-def stage_history(settings: Settings, history: Path) -> tuple[Path, int, Path | None]:
-    """Normalise any history file into the CSV the Flink source reads; set bad rows aside."""
+@dataclass(frozen=True)
+class Staged:
+    path: Path
+    rows: pd.DataFrame
+    rejected_path: Path | None
+
+
+def stage_history(settings: Settings, history: Path, limit: int | None = None) -> Staged:
+    """Normalise any history file into the CSV the Flink source reads; set bad rows aside.
+
+    `limit` keeps the first transactions by time (a quick parity check on a big file).
+    """
     normalised = normalise_transactions(read_table(history), history)
+    rows = normalised.rows if limit is None else normalised.rows.head(limit)
     settings.staging_dir.mkdir(parents=True, exist_ok=True)
     staged = settings.staging_dir / "history.csv"
-    normalised.rows.to_csv(staged, index=False, header=False, na_rep="")
+    rows.to_csv(staged, index=False, header=False, na_rep="")
     rejected_path = None
     if len(normalised.rejected):
         rejected_path = settings.data_dir / "rejected" / f"{history.stem}.rejected.csv"
         rejected_path.parent.mkdir(parents=True, exist_ok=True)
         normalised.rejected.to_csv(rejected_path, index=False)
         log.warning("rows set aside", extra={"count": len(normalised.rejected), "file": str(rejected_path)})
-    return staged, len(normalised.rows), rejected_path
+    return Staged(staged, rows, rejected_path)
 
 
 def compute_features(settings: Settings, staged_csv: Path) -> pd.DataFrame:
@@ -56,11 +67,12 @@ def compute_features(settings: Settings, staged_csv: Path) -> pd.DataFrame:
 def run_backfill(settings: Settings, history: Path) -> BackfillResult:
     started = time.monotonic()
     raw_rows = len(read_table(history))
-    staged, accepted, rejected_path = stage_history(settings, history)
-    features = compute_features(settings, staged)
+    staged = stage_history(settings, history)
+    features = compute_features(settings, staged.path)
+    accepted = len(staged.rows)
     if len(features) != accepted:
         raise SkewlessError(
             f"backfill produced {len(features)} feature rows for {accepted} accepted transactions"
         )
     path = write_offline(settings, features)
-    return BackfillResult(raw_rows, raw_rows - accepted, len(features), time.monotonic() - started, path, rejected_path)
+    return BackfillResult(raw_rows, raw_rows - accepted, len(features), time.monotonic() - started, path, staged.rejected_path)

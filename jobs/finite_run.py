@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -32,14 +33,18 @@ class FiniteRunReport:
     job_seconds: float
     start_offsets: dict[int, int]
     stop_offsets: dict[int, int]
+    scores_from: dict[int, int]
+    """Where this run's score records begin on the scores topic, per partition."""
 
 
 def run_finite_stream(
-    settings: Settings, transactions: pd.DataFrame, labels: pd.DataFrame, label_delay_s: float,
+    settings: Settings, transactions: pd.DataFrame, send: Callable[[LiveProducer], ProduceReport],
 ) -> FiniteRunReport:
+    """Run the streaming job over exactly `transactions`, which `send` produces (live or replay)."""
     ensure_topics(settings)
     partitions = settings.topics.partitions
     start = true_end_offsets(settings, settings.topics.transactions, partitions)
+    scores_start = true_end_offsets(settings, settings.topics.scores, partitions)
     plan = plan_partitions(transactions["cc_num"], partitions)
     stop = {p: start[p] + plan.get(p, 0) for p in range(partitions)}
     started = time.monotonic()
@@ -52,7 +57,7 @@ def run_finite_stream(
 
     def produce() -> None:
         try:
-            outcome.append(producer.run(transactions, labels, label_delay_s))
+            outcome.append(send(producer))
         except BaseException as exc:  # handed to the main thread, which cancels the job
             outcome.append(exc)
         finally:
@@ -65,7 +70,7 @@ def run_finite_stream(
             job.get_job_client().cancel().result()
             raise SkewlessError(f"producing the live transactions failed: {outcome[0]}") from outcome[0]
     thread.join()
-    return FiniteRunReport(outcome[0], time.monotonic() - started, start, stop)
+    return FiniteRunReport(outcome[0], time.monotonic() - started, start, stop, scores_start)
 
 
 def _wait_running(job: TableResult, timeout_s: float = 120.0) -> None:

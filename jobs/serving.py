@@ -17,7 +17,9 @@ from jobs.feature_sql import output_columns
 from models.scoring import Scorer
 from skewless.config import Settings
 from skewless.feast_store import OnlineWriter
+from udfs.features import FEATURES, feature_names
 
+_FLINK_TYPES = {"float64": DataTypes.DOUBLE(), "int64": DataTypes.BIGINT()}
 SCORE_FIELDS = (
     ("tx_id", DataTypes.STRING()),
     ("cc_num", DataTypes.STRING()),
@@ -25,7 +27,9 @@ SCORE_FIELDS = (
     ("model_version", DataTypes.STRING()),
     ("event_time", DataTypes.BIGINT()),
     ("scored_at", DataTypes.BIGINT()),
+    *((f.name, _FLINK_TYPES[f.dtype]) for f in FEATURES),
 )
+"""A score record: who, the score, and the feature values it was computed from (flat)."""
 SCORE_ROW = DataTypes.ROW([DataTypes.FIELD(name, dtype) for name, dtype in SCORE_FIELDS])
 
 
@@ -42,11 +46,12 @@ class ScoreAndServe(ScalarFunction):
         rows = rows.set_axis(list(output_columns()), axis="columns")
         self.online.write(rows)
         scores = self.scorer.score(rows)
-        return pd.DataFrame({
+        head = pd.DataFrame({
             "tx_id": rows["tx_id"], "cc_num": rows["cc_num"], "score": scores.astype("float64"),
             "model_version": self.scorer.version, "event_time": rows["event_time"],
             "scored_at": int(time.time() * 1000),
         })
+        return pd.concat([head, rows[list(feature_names())]], axis=1)
 
 
 def score_and_serve(settings: Settings):

@@ -64,9 +64,9 @@ def existing_topics(settings: Settings) -> list[str]:
 
 def read_json(
     settings: Settings, topic: str, expect: int | None = None, idle_timeout_s: float = 5.0,
-    deadline_s: float = 120.0,
+    deadline_s: float = 120.0, from_offsets: dict[int, int] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Read a topic from the beginning, every partition, until `expect` records or idle.
+    """Read every partition from `from_offsets` (default: the beginning) until `expect` records or idle.
 
     Counts what it reads rather than trusting end offsets, which the embedded
     broker reports one batch short.
@@ -79,6 +79,8 @@ def read_json(
         partitions = consumer.partitions_for_topic(topic) or set()
         consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
         consumer.seek_to_beginning()
+        for partition, offset in (from_offsets or {}).items():
+            consumer.seek(TopicPartition(topic, partition), offset)
         seen, stop_at = 0, time.monotonic() + deadline_s
         for message in consumer:
             yield json.loads(message.value)

@@ -54,3 +54,14 @@ def feast_applied(settings: Settings) -> Settings:
 
     apply_definitions(settings)
     return settings
+
+
+@pytest.fixture(scope="session")
+def trained_model(settings: Settings, broker, feast_applied) -> Settings:
+    """generate -> backfill -> train through the real CLI, once per session."""
+    from tests.cli_helpers import invoke
+
+    invoke(settings, "generate", "--cards", "300", "--merchants", "80", "--days", "10", "--end", "2026-11-01")
+    assert "set aside          0" in invoke(settings, "backfill")
+    assert "version" in invoke(settings, "train")
+    return settings

@@ -6,61 +6,40 @@ import json
 from collections import Counter
 
 import pytest
-from click.testing import CliRunner
 
-from cli.main import cli
 from jobs.finite_run import run_finite_stream
 from skewless.feast_store import feature_view_name, open_store
 from skewless.history import live_batch, load_population
 from skewless.topics import ensure_topics, read_json
-from udfs.features import CARD, features_of
+from tests.cli_helpers import invoke
+from udfs.features import CARD, feature_names, features_of
 
 pytestmark = pytest.mark.integration
 
 
-def _invoke(settings, *args):
-    env = {
-        "SKEWLESS_DATA_DIR": str(settings.data_dir), "SKEWLESS_FEATURE_REPO": str(settings.feature_repo),
-        "SKEWLESS_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
-        "SKEWLESS_KAFKA__CONSUMER_GROUP": settings.kafka.consumer_group,
-    }
-    result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-@pytest.fixture(scope="module")
-def trained(settings, broker, feast_applied):
-    _invoke(settings, "generate", "--cards", "300", "--merchants", "80", "--days", "10", "--end", "2026-11-01")
-    out = _invoke(settings, "backfill")
-    assert "set aside          0" in out
-    out = _invoke(settings, "train")
-    assert "version" in out
-    return settings
-
-
-def test_status_sees_the_running_stack(trained):
+def test_status_sees_the_running_stack(trained_model):
+    trained = trained_model
     ensure_topics(trained)
-    status = json.loads(_invoke(trained, "--output", "json", "status"))
+    status = json.loads(invoke(trained, "--output", "json", "status"))
     assert " up " in status["broker"]
     assert "fraud-scores" in status["topics"].split(", ")
     assert status["model"] == "v1" and status["feast registry"] == "applied"
 
 
-def test_every_live_transaction_scored_exactly_once_and_served_online(trained):
-    s = trained
+def test_every_live_transaction_scored_exactly_once_and_served_online(trained_model):
+    s = trained_model
     transactions, labels = live_batch(load_population(s), count=300, rate=150, seed=5)
-    run = run_finite_stream(s, transactions, labels, label_delay_s=0.5)
+    run = run_finite_stream(s, transactions, send=lambda producer: producer.run(transactions, labels, label_delay_s=0.5))
     assert run.produced.transactions == len(transactions)
 
     wanted = set(transactions["tx_id"])
-    scores = [r for r in read_json(s, s.topics.scores, idle_timeout_s=5) if r["tx_id"] in wanted]
+    scores = list(read_json(s, s.topics.scores, from_offsets=run.scores_from, idle_timeout_s=5))
     counts = Counter(r["tx_id"] for r in scores)
     assert set(counts) == wanted, f"missing scores for {sorted(wanted - set(counts))[:5]}"
     assert max(counts.values()) == 1
     by_tx = transactions.set_index("tx_id")
     for record in scores:
-        assert set(record) >= {"tx_id", "cc_num", "score", "model_version", "event_time", "scored_at"}
+        assert set(record) == {"tx_id", "cc_num", "score", "model_version", "event_time", "scored_at", *feature_names()}
         assert record["model_version"] == "v1" and 0.0 <= record["score"] <= 1.0
         assert record["cc_num"] == by_tx.loc[record["tx_id"], "cc_num"]
         assert record["scored_at"] >= record["event_time"]
