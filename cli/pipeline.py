@@ -24,7 +24,7 @@ from skewless.feast_store import feature_view_name, offline_features_path, open_
 from skewless.history import LABELS_FILE, TRANSACTIONS_FILE, live_batch, load_population
 from skewless.schema import normalise_labels, read_table
 from skewless.topics import read_json
-from udfs.features import CARD, features_of
+from udfs.features import CARD, FEATURES, features_of, includes_current
 
 
 @click.command()
@@ -166,4 +166,15 @@ def parity(ctx: Context, history: Path | None, limit: int, seed: int, show: int)
                             f"{len(report.differences)} value differences)")
 
 
-COMMANDS = (backfill, train, stream, parity, demo)
+@click.command(name="features")
+@pass_context
+def list_features(ctx: Context) -> None:
+    """The declared features, as both pipelines and Feast see them."""
+    ctx.emit([
+        {"name": f.name, "entity": f.entity.name, "type": f.dtype, "current tx included": includes_current(f),
+         "description": f.description}
+        for f in FEATURES
+    ])
+
+
+COMMANDS = (list_features, backfill, train, stream, parity, demo)

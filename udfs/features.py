@@ -165,6 +165,17 @@ TRANSACTION_INPUTS: tuple[str, ...] = ("amount",)
 """Fields of the transaction itself that the model reads beside the features."""
 
 
+def includes_current(feature: Feature) -> str:
+    """How the current transaction enters the feature (documented per feature kind above)."""
+    if isinstance(feature, WindowAgg):
+        return f"yes; window closed at both ends ({window_label(feature.window_s)})"
+    if isinstance(feature, PrevTx):
+        return "compares with the previous one"
+    if isinstance(feature, Ratio):
+        return "yes (numerator and window)"
+    return "its own event time"
+
+
 def features_of(entity: Entity) -> tuple[Feature, ...]:
     return tuple(f for f in FEATURES if f.entity == entity)
 
