@@ -35,7 +35,13 @@ def start_stream(
 ) -> TableResult:
     """Submit the streaming job; returns at once (call `.wait()` to block until it ends)."""
     t_env = create_table_env(settings, "latency")
-    t_env.get_config().set("execution.checkpointing.interval", CHECKPOINT_INTERVAL)
+    config = t_env.get_config()
+    config.set("execution.checkpointing.interval", CHECKPOINT_INTERVAL)
+    # Window state outgrows the JobManager's 5 MB in-memory checkpoint limit within
+    # days of history: checkpoints go to files under the data directory.
+    config.set("execution.checkpointing.storage", "filesystem")
+    config.set("execution.checkpointing.dir", settings.checkpoints_dir.resolve().as_uri())
+    config.set("execution.checkpointing.tolerable-failed-checkpoints", "3")
     bind_kafka(t_env, settings, start_offsets, stop_offsets)
     _bind_scores_sink(t_env, settings)
     features = t_env.sql_query(feature_query())

@@ -103,6 +103,10 @@ class Settings(_Section):
         return self.data_dir / "models"
 
     @property
+    def checkpoints_dir(self) -> Path:
+        return self.data_dir / "checkpoints"
+
+    @property
     def logs_dir(self) -> Path:
         return self.data_dir / "logs"
 
