@@ -35,6 +35,9 @@ test: install ## install, then run every test (unit + integration on the embedde
 test-unit: install ## only the fast tests (no broker, no Flink)
 	$(BIN)/pytest -m "not integration"
 
+bench: install ## backfill tx/s, Flink vs the pandas baseline (ROWS=1000000); writes bench/results/
+	$(BIN)/python -m bench.backfill_vs_pandas --rows $(or $(ROWS),1000000)
+
 lint: install ## ruff
 	$(BIN)/ruff check .
 

@@ -84,7 +84,7 @@ def run_parity(settings: Settings, history: Path, limit: int | None = None, seed
     run = run_finite_stream(settings, replay, send=lambda producer: producer.replay(replay))
     wanted = set(replay["tx_id"])
     streamed = pd.DataFrame([
-        r for r in read_json(settings, settings.topics.scores, from_offsets=run.scores_from, expect=len(wanted))
+        r for r in read_json(settings, settings.topics.scores, from_offsets=run.scores_from, expect=len(wanted), idle_timeout_s=20)
         if r["tx_id"] in wanted
     ])
     return compare(backfill, streamed)

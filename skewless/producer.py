@@ -22,6 +22,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.partitioner.default import murmur2
 
 from skewless.config import Settings
+from skewless.errors import SkewlessError
 from skewless.schema import TRANSACTION_COLUMNS
 
 
@@ -35,28 +36,35 @@ def plan_partitions(keys: pd.Series, partitions: int) -> Counter[int]:
     return Counter(partition_for(k, partitions) for k in keys)
 
 
-def true_end_offsets(settings: Settings, topic: str, partitions: int) -> dict[int, int]:
+def true_end_offsets(settings: Settings, topic: str, partitions: int, timeout_s: float = 30.0) -> dict[int, int]:
     """Next offset to be written, per partition, found by reading rather than asking.
 
-    The embedded broker answers ListOffsets(latest) with the base offset of the last
-    batch, so read forward from there to the real end.
+    The embedded broker answers ListOffsets(latest) with the last record batch's base
+    offset + 1 (12 records in batches of 4 report 9). A reported R > 0 therefore
+    guarantees a record at R - 1: read from there until it has been seen, then on to
+    the end. A real Kafka reports the true end.
     """
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers, enable_auto_commit=False)
     try:
         tps = [TopicPartition(topic, p) for p in range(partitions)]
         consumer.assign(tps)
         reported = consumer.end_offsets(tps)
-        ends = {}
+        ends = {tp.partition: reported[tp] for tp in tps}
+        if not settings.kafka.embedded:
+            return ends
         for tp in tps:
-            consumer.seek(tp, reported[tp])
-            end = reported[tp]
-            while True:
-                batch = consumer.poll(timeout_ms=300).get(tp, [])
-                if not batch:
-                    break
-                end = batch[-1].offset + 1
-            ends[tp.partition] = end
-        return ends
+            consumer.seek(tp, max(reported[tp] - 1, 0))
+        unseen = {tp.partition for tp in tps if reported[tp] > 0}
+        deadline = time.monotonic() + timeout_s
+        while True:
+            batch = consumer.poll(timeout_ms=500)
+            for tp, records in batch.items():
+                ends[tp.partition] = max(ends[tp.partition], records[-1].offset + 1)
+                unseen.discard(tp.partition)
+            if not batch and not unseen:
+                return ends
+            if time.monotonic() > deadline:
+                raise SkewlessError(f"could not read to the end of {topic} (partitions {sorted(unseen)}) in {timeout_s:.0f}s")
     finally:
         consumer.close()
 

@@ -33,7 +33,7 @@ def test_every_live_transaction_scored_exactly_once_and_served_online(trained_mo
     assert run.produced.transactions == len(transactions)
 
     wanted = set(transactions["tx_id"])
-    scores = list(read_json(s, s.topics.scores, from_offsets=run.scores_from, idle_timeout_s=5))
+    scores = list(read_json(s, s.topics.scores, from_offsets=run.scores_from, expect=len(transactions), idle_timeout_s=20))
     counts = Counter(r["tx_id"] for r in scores)
     assert set(counts) == wanted, f"missing scores for {sorted(wanted - set(counts))[:5]}"
     assert max(counts.values()) == 1
