@@ -19,7 +19,7 @@ Inclusion of the current transaction, for every feature:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 Aggregation = Literal["count", "sum", "mean", "max"]
 PrevKind = Literal["km", "seconds", "kmh"]
@@ -76,19 +76,16 @@ class WindowAgg:
 
 @dataclass(frozen=True)
 class PrevTx:
-    """Distance (km) or time (s) between a transaction and the entity's previous one."""
+    """Distance (km), time (s) or implied speed (km/h) since the entity's previous transaction."""
 
     entity: Entity
     kind: PrevKind
     description: str = ""
+    dtype: ClassVar[DType] = "float64"
 
     @property
     def name(self) -> str:
         return f"{self.kind}_since_prev_{self.entity.name}"
-
-    @property
-    def dtype(self) -> DType:
-        return "float64"
 
 
 @dataclass(frozen=True)
@@ -98,6 +95,7 @@ class Ratio:
     column: str
     denominator: WindowAgg
     description: str = ""
+    dtype: ClassVar[DType] = "float64"
 
     @property
     def entity(self) -> Entity:
@@ -107,10 +105,6 @@ class Ratio:
     def name(self) -> str:
         d = self.denominator
         return f"{self.column}_to_{d.how}_{d.entity.name}_{window_label(d.window_s)}"
-
-    @property
-    def dtype(self) -> DType:
-        return "float64"
 
 
 NIGHT_HOURS = (0, 5)
@@ -124,14 +118,11 @@ class Calendar:
     entity: Entity
     kind: CalendarKind
     description: str = ""
+    dtype: ClassVar[DType] = "int64"
 
     @property
     def name(self) -> str:
         return self.kind
-
-    @property
-    def dtype(self) -> DType:
-        return "int64"
 
 
 Feature = WindowAgg | PrevTx | Ratio | Calendar
