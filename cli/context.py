@@ -7,15 +7,13 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from tabulate import tabulate
 
 from skewless.config import Settings
 from skewless.errors import SkewlessError
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass

@@ -20,11 +20,11 @@ from jobs.stream import start_stream
 from models.train import train as train_model
 from models.train import training_set
 from skewless.errors import SkewlessError
-from skewless.feast_store import feature_view_name, offline_features_path, open_store
+from skewless.feast_store import offline_features_path, read_online
 from skewless.history import LABELS_FILE, TRANSACTIONS_FILE, live_batch, load_population
 from skewless.schema import normalise_labels, read_table
 from skewless.topics import read_json
-from udfs.features import CARD, FEATURES, features_of, includes_current
+from udfs.features import CARD, FEATURES, includes_current
 
 
 @click.command()
@@ -84,15 +84,6 @@ def _latency_ms(scores: pd.DataFrame) -> dict[str, float]:
     return {f"p{q}": round(float(np.percentile(latency, q))) for q in (50, 95, 99)}
 
 
-def _online_features(ctx: Context, cc_num: str) -> dict[str, Any]:
-    names = [f.name for f in features_of(CARD)]
-    view = feature_view_name(CARD)
-    online = open_store(ctx.settings).get_online_features(
-        features=[f"{view}:{n}" for n in names], entity_rows=[{CARD.key: cc_num}],
-    ).to_dict()
-    return {k: v[0] for k, v in online.items()}
-
-
 @click.command()
 @click.option("--cards", default=2_000, show_default=True)
 @click.option("--days", default=30, show_default=True)
@@ -142,7 +133,7 @@ def demo(click_ctx: click.Context, cards: int, days: int, live_count: int, rate:
     ctx.emit([{**r, "is_fraud": int(truth[r["tx_id"]])} for r in top[["tx_id", "cc_num", "score", "model_version"]].to_dict("records")],
              title="\nmost suspicious live transactions")
     card = top.iloc[0]["cc_num"]
-    ctx.emit(_online_features(ctx, card), title=f"\nFeast online features of card {card}")
+    ctx.emit(read_online(s, CARD, [card]).iloc[0].to_dict(), title=f"\nFeast online features of card {card}")
     ctx.emit([{"step": n, "seconds": round(sec, 1)} for n, sec in steps], title="\ntimings")
     click.echo(f"\ndone. Scores stay on topic '{s.topics.scores}' until `skewless down`.")
 

@@ -34,6 +34,7 @@ class BackfillResult:
 class Staged:
     path: Path
     rows: pd.DataFrame
+    rows_read: int
     rejected_path: Path | None
 
 
@@ -42,7 +43,8 @@ def stage_history(settings: Settings, history: Path, limit: int | None = None) -
 
     `limit` keeps the first transactions by time (a quick parity check on a big file).
     """
-    normalised = normalise_transactions(read_table(history), history)
+    raw = read_table(history)
+    normalised = normalise_transactions(raw, history)
     rows = normalised.rows if limit is None else normalised.rows.head(limit)
     settings.staging_dir.mkdir(parents=True, exist_ok=True)
     staged = settings.staging_dir / "history.csv"
@@ -53,7 +55,7 @@ def stage_history(settings: Settings, history: Path, limit: int | None = None) -
         rejected_path.parent.mkdir(parents=True, exist_ok=True)
         normalised.rejected.to_csv(rejected_path, index=False)
         log.warning("rows set aside", extra={"count": len(normalised.rejected), "file": str(rejected_path)})
-    return Staged(staged, rows, rejected_path)
+    return Staged(staged, rows, len(raw), rejected_path)
 
 
 def compute_features(settings: Settings, staged_csv: Path) -> pd.DataFrame:
@@ -66,7 +68,6 @@ def compute_features(settings: Settings, staged_csv: Path) -> pd.DataFrame:
 
 def run_backfill(settings: Settings, history: Path) -> BackfillResult:
     started = time.monotonic()
-    raw_rows = len(read_table(history))
     staged = stage_history(settings, history)
     features = compute_features(settings, staged.path)
     accepted = len(staged.rows)
@@ -75,4 +76,6 @@ def run_backfill(settings: Settings, history: Path) -> BackfillResult:
             f"backfill produced {len(features)} feature rows for {accepted} accepted transactions"
         )
     path = write_offline(settings, features)
-    return BackfillResult(raw_rows, raw_rows - accepted, len(features), time.monotonic() - started, path, staged.rejected_path)
+    return BackfillResult(
+        staged.rows_read, staged.rows_read - accepted, len(features), time.monotonic() - started, path, staged.rejected_path,
+    )

@@ -94,6 +94,14 @@ def write_offline(settings: Settings, features: pd.DataFrame) -> Path:
     return path
 
 
+def read_online(settings: Settings, entity: Entity, keys: list[str]) -> pd.DataFrame:
+    """Every feature of `entity` from the online store, one row per key, as Feast serves it."""
+    view = feature_view_name(entity)
+    return open_store(settings).get_online_features(
+        features=[f"{view}:{f.name}" for f in features_of(entity)], entity_rows=[{entity.key: k} for k in keys],
+    ).to_df()
+
+
 class OnlineWriter:
     """Writes the newest feature values of each entity to the online store."""
 

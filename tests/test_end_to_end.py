@@ -8,11 +8,11 @@ from collections import Counter
 import pytest
 
 from jobs.finite_run import run_finite_stream
-from skewless.feast_store import feature_view_name, open_store
+from skewless.feast_store import read_online
 from skewless.history import live_batch, load_population
 from skewless.topics import ensure_topics, read_json
 from tests.cli_helpers import invoke
-from udfs.features import CARD, feature_names, features_of
+from udfs.features import CARD, feature_names
 
 pytestmark = pytest.mark.integration
 
@@ -47,11 +47,8 @@ def test_every_live_transaction_scored_exactly_once_and_served_online(trained_mo
     labels_seen = list(read_json(s, s.topics.labels, idle_timeout_s=3))
     assert {r["tx_id"] for r in labels_seen} >= wanted
 
-    names = [f.name for f in features_of(CARD)]
     cards = sorted(set(transactions["cc_num"]))
-    online = open_store(s).get_online_features(
-        features=[f"{feature_view_name(CARD)}:{n}" for n in names], entity_rows=[{"cc_num": c} for c in cards],
-    ).to_df()
+    online = read_online(s, CARD, cards)
     assert online["amount_count_card_1h"].notna().all(), "a card seen in the stream has no online features"
     last = transactions.sort_values("event_time").groupby("cc_num").tail(1).set_index("cc_num")
     online = online.set_index("cc_num")
