@@ -2,7 +2,8 @@
 
     python -m bench.backfill_vs_pandas --rows 1000000
 
-Both start from the same parquet file and end with every feature in memory. The
+Both start from the same parquet files (transactions and their labels) and end
+with every feature in memory. The
 Flink side is split into where its time goes: normalising + staging, table
 environment start-up, and the job itself (windows, Python UDF, collection).
 """
@@ -20,7 +21,7 @@ from bench import pandas_features
 from jobs.backfill import compute_features, stage_history
 from skewless.config import load_settings
 from skewless.generator import DAY_MS, Population, simulate
-from skewless.schema import normalise_transactions, read_table
+from skewless.schema import normalise_labels, normalise_transactions, read_table
 
 RESULTS = Path(__file__).parent / "results" / "backfill_vs_pandas.json"
 
@@ -40,16 +41,22 @@ def main() -> None:
 
     settings = load_settings(overrides={"data_dir": args.data_dir})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    history = settings.data_dir / "bench_history.parquet"
+    history, labels_file = settings.data_dir / "bench_history.parquet", settings.data_dir / "bench_labels.parquet"
     start = 1_767_225_600_000
     pop = Population.build(7, max(100, args.rows // 100), max(50, args.rows // 500))
-    tx, _ = simulate(pop, 7, start, start + args.days * DAY_MS, args.rows)
+    tx, labels = simulate(pop, 7, start, start + args.days * DAY_MS, args.rows)
     tx.to_parquet(history)
+    labels.to_parquet(labels_file)
 
-    staged, stage_s = _timed(stage_history, settings, history)
-    flink, flink_s = _timed(compute_features, settings, staged.path)
-    normalised, normalise_s = _timed(lambda: normalise_transactions(read_table(history), history).rows)
-    reference, pandas_s = _timed(pandas_features.compute, normalised)
+    staged, stage_s = _timed(stage_history, settings, history, labels_file)
+    flink, flink_s = _timed(lambda: compute_features(settings, staged).features)
+
+    def normalise():
+        rows = normalise_transactions(read_table(history), history).rows
+        return rows, normalise_labels(read_table(labels_file), labels_file, rows)
+
+    (normalised, normalised_labels), normalise_s = _timed(normalise)
+    reference, pandas_s = _timed(pandas_features.compute, normalised, normalised_labels)
     assert len(flink) == len(reference) == len(tx)
 
     flink_total, pandas_total = stage_s + flink_s, normalise_s + pandas_s

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from udfs.features import DAY, FEATURES, HOUR, NIGHT_HOURS, Calendar, Feature, PrevTx, Ratio, WindowAgg
+from udfs.features import DAY, FEATURES, HOUR, NIGHT_HOURS, Calendar, Feature, LabelRate, PrevTx, Ratio, WindowAgg
 from udfs.geo import haversine_km
 
 _ROLLING = {"count": "count", "sum": "sum", "mean": "mean", "max": "max"}
@@ -33,6 +33,27 @@ def _previous(frame: pd.DataFrame, f: PrevTx) -> pd.Series:
     return pd.Series(np.asarray(value, dtype=float), index=ordered.index).reindex(frame.index)
 
 
+_TIME_BITS = 43
+"""Epoch ms fit in 43 bits until the year 2248: (entity code, time) packs into one sortable int64."""
+
+
+def _label_rate(frame: pd.DataFrame, labels: pd.DataFrame, f: LabelRate) -> pd.Series:
+    """Labels with event_time - window <= label_time < event_time, by binary search per entity."""
+    key = f.entity.key
+    codes = {k: i for i, k in enumerate(pd.unique(pd.concat([frame[key], labels[key]])))}
+    label_code = labels[key].map(codes).to_numpy(dtype=np.int64)
+    packed = (label_code << _TIME_BITS) + labels["label_time"].to_numpy(dtype=np.int64)
+    order = np.argsort(packed, kind="stable")
+    packed, frauds = packed[order], np.concatenate([[0], np.cumsum(labels["is_fraud"].to_numpy()[order])])
+    tx = (frame[key].map(codes).to_numpy(dtype=np.int64) << _TIME_BITS) + frame["event_time"].to_numpy(dtype=np.int64)
+    lo = np.searchsorted(packed, tx - f.window_s * 1000, side="left")
+    hi = np.searchsorted(packed, tx, side="left")
+    count = hi - lo
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(count > 0, (frauds[hi] - frauds[lo]) / count, np.nan)
+    return pd.Series(rate, index=frame.index)
+
+
 def _calendar(frame: pd.DataFrame, f: Calendar) -> pd.Series:
     hour = (frame["event_time"] // (HOUR * 1000)) % 24
     if f.kind == "hour_of_day":
@@ -42,7 +63,7 @@ def _calendar(frame: pd.DataFrame, f: Calendar) -> pd.Series:
     return (((frame["event_time"] // (DAY * 1000)) + 3) % 7 >= 5).astype("int64")
 
 
-def compute(transactions: pd.DataFrame, features: tuple[Feature, ...] = FEATURES) -> pd.DataFrame:
+def compute(transactions: pd.DataFrame, labels: pd.DataFrame, features: tuple[Feature, ...] = FEATURES) -> pd.DataFrame:
     """One row per transaction (same order as the input), one column per feature."""
     frame = transactions.reset_index(drop=True)
     out = frame[["tx_id", "cc_num", "merchant_id", "event_time", "amount"]].copy()
@@ -53,6 +74,8 @@ def compute(transactions: pd.DataFrame, features: tuple[Feature, ...] = FEATURES
             out[f.name] = _previous(frame, f)
         elif isinstance(f, Calendar):
             out[f.name] = _calendar(frame, f)
+        elif isinstance(f, LabelRate):
+            out[f.name] = _label_rate(frame, labels, f)
     for f in features:
         if isinstance(f, Ratio):
             out[f.name] = frame[f.column] / out[f.denominator.name]

@@ -27,16 +27,33 @@ from skewless.topics import read_json
 from udfs.features import CARD, FEATURES, includes_current
 
 
+def _default_labels(ctx: Context, history: Path | None, labels: Path | None) -> Path | None:
+    """The generated labels go with the generated history; another history brings its own (or none)."""
+    if labels is not None or history is not None:
+        return labels
+    return ctx.settings.history_dir / LABELS_FILE
+
+
+_labels_option = click.option(
+    "--labels", "labels_path", type=click.Path(path_type=Path),
+    help="Labels file (tx_id, merchant_id, is_fraud, label_time) [the generated one with the generated history].",
+)
+
+
 @click.command()
 @click.argument("history", required=False, type=click.Path(path_type=Path))
+@_labels_option
+@click.option("--as-arrived", is_flag=True, help="Take the file's row order as arrival order: rows later than the allowed lateness go to the late file.")
 @pass_context
-def backfill(ctx: Context, history: Path | None) -> None:
+def backfill(ctx: Context, history: Path | None, labels_path: Path | None, as_arrived: bool) -> None:
     """Compute features over a history file (parquet/CSV) into Feast's offline store."""
+    labels_path = _default_labels(ctx, history, labels_path)
     history = history or ctx.settings.history_dir / TRANSACTIONS_FILE
-    result = run_backfill(ctx.settings, history)
+    result = run_backfill(ctx.settings, history, labels_path, as_arrived)
     ctx.emit({
         "transactions read": result.rows_in,
         "set aside": f"{result.rows_rejected}" + (f" -> {result.rejected_path}" if result.rejected_path else ""),
+        "late": f"{result.rows_late}" + (f" -> {result.late_dir}" if result.late_dir else ""),
         "feature rows": result.rows_out, "offline store": str(result.offline_path),
         "seconds": round(result.seconds, 1), "rows/s": round(result.rows_out / result.seconds),
     }, title="backfill done")
@@ -106,7 +123,7 @@ def demo(click_ctx: click.Context, cards: int, days: int, live_count: int, rate:
     click_ctx.invoke(generate, cards=cards, merchants=max(50, cards // 5), days=days, tx_per_card_day=2.0, end=None, seed=42)
     step("generate", t)
     t = time.monotonic()
-    click_ctx.invoke(backfill, history=None)
+    click_ctx.invoke(backfill, history=None, labels_path=None, as_arrived=False)
     step("backfill", t)
     t = time.monotonic()
     click_ctx.invoke(train, labels_path=None, label_cutoff=None)
@@ -115,8 +132,8 @@ def demo(click_ctx: click.Context, cards: int, days: int, live_count: int, rate:
     t = time.monotonic()
     transactions, labels = live_batch(load_population(s), live_count, rate, seed=int(time.time()))
     click.echo(f"\nstreaming {len(transactions)} live transactions at {rate:.0f}/s through the Flink job ...")
-    run = run_finite_stream(s, transactions, send=lambda producer: producer.run(transactions, labels, label_delay_s=2.0))
-    scores = pd.DataFrame(list(read_json(s, s.topics.scores, from_offsets=run.scores_from, expect=len(transactions))))
+    run = run_finite_stream(s, transactions, labels, send=lambda producer: producer.run(transactions, labels, label_delay_s=2.0))
+    scores = pd.DataFrame(list(read_json(s, s.topics.scores, from_offsets=run.outputs_from[s.topics.scores], expect=len(transactions))))
     step("stream", t)
 
     span_s = max((scores["scored_at"].max() - scores["scored_at"].min()) / 1000, 1e-3)
@@ -140,14 +157,16 @@ def demo(click_ctx: click.Context, cards: int, days: int, live_count: int, rate:
 
 @click.command()
 @click.argument("history", required=False, type=click.Path(path_type=Path))
+@_labels_option
 @click.option("--limit", default=20_000, show_default=True, help="Compare the first N transactions by time (0: all).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the out-of-order replay.")
 @click.option("--show", default=20, show_default=True, help="Differences to print.")
 @pass_context
-def parity(ctx: Context, history: Path | None, limit: int, seed: int, show: int) -> None:
+def parity(ctx: Context, history: Path | None, labels_path: Path | None, limit: int, seed: int, show: int) -> None:
     """Feed the same events through the backfill and (via the broker) the streaming job; compare every feature."""
+    labels_path = _default_labels(ctx, history, labels_path)
     history = history or ctx.settings.history_dir / TRANSACTIONS_FILE
-    report = run_parity(ctx.settings, history, limit or None, seed)
+    report = run_parity(ctx.settings, history, labels_path, limit or None, seed)
     ctx.emit({
         "transactions": report.transactions, "compared": report.compared,
         "missing in stream": len(report.missing_in_stream), "duplicated in stream": len(report.duplicated_in_stream),

@@ -1,4 +1,4 @@
-"""Backfill: a bounded history file -> the shared feature query -> Feast's offline store."""
+"""Backfill: bounded history files (transactions, labels) -> the shared feature query -> Feast's offline store."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from jobs.feature_sql import feature_query
+from jobs.event_time import late_records, split_late
+from jobs.feature_sql import feature_query, output_types
 from jobs.flink_env import create_table_env
 from jobs.sources import bind_history
 from skewless.config import Settings
 from skewless.errors import SkewlessError
 from skewless.feast_store import write_offline
-from skewless.schema import normalise_transactions, read_table
+from skewless.schema import LABEL_COLUMNS, normalise_labels, normalise_transactions, read_table
 
 log = logging.getLogger(__name__)
 
@@ -25,57 +26,124 @@ class BackfillResult:
     rows_in: int
     rows_rejected: int
     rows_out: int
+    rows_late: int
     seconds: float
     offline_path: Path
     rejected_path: Path | None
+    late_dir: Path | None
 
 
 @dataclass(frozen=True)
 class Staged:
-    path: Path
+    """Normalised rows in the CSVs the Flink sources read, and what was set aside."""
+
+    transactions_csv: Path
+    labels_csv: Path
+    as_arrived: bool
     rows: pd.DataFrame
+    labels: pd.DataFrame
     rows_read: int
     rejected_path: Path | None
 
 
-def stage_history(settings: Settings, history: Path, limit: int | None = None) -> Staged:
-    """Normalise any history file into the CSV the Flink source reads; set bad rows aside.
+def stage_history(
+    settings: Settings, history: Path, labels: Path | None = None, limit: int | None = None, as_arrived: bool = False,
+) -> Staged:
+    """Normalise a history (and its labels) into the CSVs the Flink sources read; set bad rows aside.
 
-    `limit` keeps the first transactions by time (a quick parity check on a big file).
+    The rows go in (event time, tx_id) order, so nothing in a history is late, unless
+    `as_arrived`: then the file's order is taken as the order events arrived in, and
+    rows more out of order than the allowed lateness go to the late file, as the
+    stream would set them aside. `limit` keeps the first transactions by time.
     """
     raw = read_table(history)
-    normalised = normalise_transactions(raw, history)
+    normalised = normalise_transactions(raw, history, keep_order=as_arrived)
     rows = normalised.rows if limit is None else normalised.rows.head(limit)
+    label_rows = _labels(labels, rows)
     settings.staging_dir.mkdir(parents=True, exist_ok=True)
-    staged = settings.staging_dir / "history.csv"
-    rows.to_csv(staged, index=False, header=False, na_rep="")
+    transactions_csv, labels_csv = settings.staging_dir / "history.csv", settings.staging_dir / "labels.csv"
+    rows.to_csv(transactions_csv, index=False, header=False, na_rep="")
+    label_rows.to_csv(labels_csv, index=False, header=False)
     rejected_path = None
     if len(normalised.rejected):
         rejected_path = settings.data_dir / "rejected" / f"{history.stem}.rejected.csv"
         rejected_path.parent.mkdir(parents=True, exist_ok=True)
         normalised.rejected.to_csv(rejected_path, index=False)
         log.warning("rows set aside", extra={"count": len(normalised.rejected), "file": str(rejected_path)})
-    return Staged(staged, rows, len(raw), rejected_path)
+    return Staged(transactions_csv, labels_csv, as_arrived, rows, label_rows, len(raw), rejected_path)
 
 
-def compute_features(settings: Settings, staged_csv: Path) -> pd.DataFrame:
-    """Run the feature query over the staged history; one row per transaction."""
+def _labels(path: Path | None, transactions: pd.DataFrame) -> pd.DataFrame:
+    """The labels of these transactions (none without a labels file: label rates are then null)."""
+    if path is None:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in LABEL_COLUMNS})
+    labels = normalise_labels(read_table(path), path, transactions)
+    return labels[labels["tx_id"].isin(transactions["tx_id"])][list(LABEL_COLUMNS)]
+
+
+@dataclass(frozen=True)
+class Computed:
+    features: pd.DataFrame
+    late: pd.DataFrame
+    """Late transactions and labels: kind, tx_id, time, the watermark they missed, the reason."""
+
+
+_LATE = ("late_kind", "late_watermark", "late_reason")
+
+
+def compute_features(settings: Settings, staged: Staged) -> Computed:
+    """Run the feature query over the staged history: one row per on-time transaction, and the late rows.
+
+    Features and late rows come back from one job, as one union, so the late split is
+    the streaming job's own (`jobs.event_time`), not a second implementation.
+    """
     t_env = create_table_env(settings, "throughput")
-    bind_history(t_env, settings, staged_csv)
-    features = t_env.sql_query(feature_query()).to_pandas()
-    return features.sort_values(["event_time", "tx_id"], kind="stable").reset_index(drop=True)
+    bind_history(t_env, settings, staged.transactions_csv, staged.labels_csv, staged.as_arrived)
+    flagged = split_late(t_env)
+    t_env.create_temporary_view("features", t_env.sql_query(feature_query()))
+    parts = ["SELECT *, CAST(NULL AS STRING) AS late_kind, CAST(NULL AS STRING) AS late_watermark, "
+             "CAST(NULL AS STRING) AS late_reason FROM features"]
+    for source in flagged:
+        t_env.create_temporary_view(f"{source.name}_late", late_records(t_env, source, settings.features.allowed_lateness_ms))
+        known = {"tx_id": "tx_id", "event_time": f"{source.time_field} AS event_time"}
+        select = [known.get(c, f"CAST(NULL AS {sql_type}) AS {c}") for c, sql_type in output_types().items()]
+        select += [f"'{source.kind}' AS late_kind", "missed_watermark AS late_watermark", "reason AS late_reason"]
+        parts.append(f"SELECT {', '.join(select)} FROM {source.name}_late")
+    result = t_env.sql_query(" UNION ALL ".join(parts)).to_pandas()
+    is_late = result["late_kind"].notna()
+    features = result[~is_late].drop(columns=list(_LATE))
+    late = result.loc[is_late, ["tx_id", "event_time", *_LATE]].rename(columns=lambda c: c.removeprefix("late_"))
+    return Computed(features.sort_values(["event_time", "tx_id"], kind="stable").reset_index(drop=True), late)
 
 
-def run_backfill(settings: Settings, history: Path) -> BackfillResult:
+def run_backfill(settings: Settings, history: Path, labels: Path | None = None, as_arrived: bool = False) -> BackfillResult:
+    """Every accepted transaction ends up in the offline store or, if late, in the late file."""
     started = time.monotonic()
-    staged = stage_history(settings, history)
-    features = compute_features(settings, staged.path)
+    staged = stage_history(settings, history, labels, as_arrived=as_arrived)
+    computed = compute_features(settings, staged)
+    late_tx = int((computed.late["kind"] == "transaction").sum())
     accepted = len(staged.rows)
-    if len(features) != accepted:
+    if len(computed.features) + late_tx != accepted:
         raise SkewlessError(
-            f"backfill produced {len(features)} feature rows for {accepted} accepted transactions"
+            f"backfill accounted for {len(computed.features)} feature rows and {late_tx} late rows "
+            f"of {accepted} accepted transactions"
         )
-    path = write_offline(settings, features)
+    late_dir = write_late(settings, history, computed.late, staged) if len(computed.late) else None
+    path = write_offline(settings, computed.features)
     return BackfillResult(
-        staged.rows_read, staged.rows_read - accepted, len(features), time.monotonic() - started, path, staged.rejected_path,
+        staged.rows_read, staged.rows_read - accepted, len(computed.features), late_tx,
+        time.monotonic() - started, path, staged.rejected_path, late_dir,
     )
+
+
+def write_late(settings: Settings, history: Path, late: pd.DataFrame, staged: Staged) -> Path:
+    """The late rows as they were read, each with the watermark it missed and the reason; one file per kind."""
+    folder = settings.data_dir / "late"
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind, originals in (("transaction", staged.rows), ("label", staged.labels)):
+        rows = late[late["kind"] == kind]
+        if len(rows):
+            path = folder / f"{history.stem}.{kind}s.late.csv"
+            originals.merge(rows[["tx_id", "watermark", "reason"]], on="tx_id").to_csv(path, index=False)
+            log.warning("late rows set aside", extra={"kind": kind, "count": len(rows), "file": str(path)})
+    return folder

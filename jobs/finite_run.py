@@ -18,6 +18,7 @@ import pandas as pd
 from pyflink.common import JobStatus
 from pyflink.table import TableResult
 
+from jobs.sources import Offsets
 from jobs.stream import start_stream
 from skewless.config import Settings
 from skewless.errors import SkewlessError
@@ -31,22 +32,24 @@ log = logging.getLogger(__name__)
 class FiniteRunReport:
     produced: ProduceReport
     job_seconds: float
-    start_offsets: dict[int, int]
-    stop_offsets: dict[int, int]
-    scores_from: dict[int, int]
-    """Where this run's score records begin on the scores topic, per partition."""
+    start_offsets: Offsets
+    stop_offsets: Offsets
+    outputs_from: Offsets
+    """Where this run's records begin on the scores and late topics, per partition."""
 
 
 def run_finite_stream(
-    settings: Settings, transactions: pd.DataFrame, send: Callable[[LiveProducer], ProduceReport],
+    settings: Settings, transactions: pd.DataFrame, labels: pd.DataFrame, send: Callable[[LiveProducer], ProduceReport],
 ) -> FiniteRunReport:
-    """Run the streaming job over exactly `transactions`, which `send` produces (live or replay)."""
+    """Run the streaming job over exactly `transactions` and `labels`, which `send` produces (live or replay)."""
     ensure_topics(settings)
-    partitions = settings.topics.partitions
-    start = true_end_offsets(settings, settings.topics.transactions, partitions)
-    scores_start = true_end_offsets(settings, settings.topics.scores, partitions)
-    plan = plan_partitions(transactions["cc_num"], partitions)
-    stop = {p: start[p] + plan.get(p, 0) for p in range(partitions)}
+    topics, partitions = settings.topics, settings.topics.partitions
+    start = {t: true_end_offsets(settings, t, partitions) for t in (topics.transactions, topics.labels)}
+    outputs = (topics.scores, topics.late_transactions, topics.late_labels)
+    outputs_from = {t: true_end_offsets(settings, t, partitions) for t in outputs}
+    plans = {topics.transactions: plan_partitions(transactions["cc_num"], partitions),
+             topics.labels: plan_partitions(labels["tx_id"], partitions)}
+    stop = {t: {p: start[t][p] + plans[t].get(p, 0) for p in range(partitions)} for t in start}
     started = time.monotonic()
     job = start_stream(settings, start_offsets=start, stop_offsets=stop)
     log.info("stream job submitted", extra={"start": start, "stop": stop})
@@ -70,7 +73,7 @@ def run_finite_stream(
             job.get_job_client().cancel().result()
             raise SkewlessError(f"producing the live transactions failed: {outcome[0]}") from outcome[0]
     thread.join()
-    return FiniteRunReport(outcome[0], time.monotonic() - started, start, stop, scores_start)
+    return FiniteRunReport(outcome[0], time.monotonic() - started, start, stop, outputs_from)
 
 
 def _wait_running(job: TableResult, timeout_s: float = 120.0) -> None:

@@ -12,7 +12,9 @@ import os
 import sys
 from typing import Literal
 
-from pyflink.table import EnvironmentSettings, TableEnvironment
+from pyflink.common import Configuration
+from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.table import EnvironmentSettings, StreamTableEnvironment
 
 from jobs.udf_bindings import register_udfs
 from skewless.config import Settings
@@ -50,13 +52,18 @@ def flink_options(settings: Settings, profile: Profile) -> dict[str, str]:
     return options
 
 
-def create_table_env(settings: Settings, profile: Profile) -> TableEnvironment:
+def create_table_env(settings: Settings, profile: Profile, extra: dict[str, str] | None = None) -> StreamTableEnvironment:
+    """A table environment over a DataStream environment: `jobs.event_time` converts between the two."""
     check_java()
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("FLINK_LOG_DIR", str(settings.logs_dir))
-    t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
-    config = t_env.get_config()
-    for key, value in flink_options(settings, profile).items():
-        config.set(key, value)
+    options = {**flink_options(settings, profile), **(extra or {})}
+    config = Configuration()
+    for key, value in options.items():
+        config.set_string(key, value)
+    env = StreamExecutionEnvironment.get_execution_environment(config)
+    t_env = StreamTableEnvironment.create(env, EnvironmentSettings.in_streaming_mode())
+    for key, value in options.items():
+        t_env.get_config().set(key, value)
     register_udfs(t_env)
     return t_env

@@ -46,11 +46,11 @@ class ParityReport:
         return not (self.missing_in_stream or self.duplicated_in_stream or self.differences)
 
 
-def with_disorder(rows: pd.DataFrame, lateness_ms: int, seed: int) -> pd.DataFrame:
-    """The rows in an arrival order where each event may trail later ones by < the lateness."""
+def with_disorder(rows: pd.DataFrame, time_column: str, lateness_ms: int, seed: int) -> pd.DataFrame:
+    """The rows in an `arrival` order where each may trail later ones by < the lateness."""
     rng = np.random.default_rng(seed)
-    arrival = rows["event_time"].to_numpy() + rng.uniform(0, DISORDER_SHARE * lateness_ms, len(rows))
-    return rows.iloc[np.argsort(arrival, kind="stable")].reset_index(drop=True)
+    arrival = rows[time_column].to_numpy() + rng.uniform(0, DISORDER_SHARE * lateness_ms, len(rows))
+    return rows.assign(arrival=arrival).sort_values("arrival", kind="stable").reset_index(drop=True)
 
 
 def _equal(a: object, b: object) -> bool:
@@ -76,15 +76,17 @@ def compare(backfill: pd.DataFrame, streamed: pd.DataFrame, names: tuple[str, ..
     return ParityReport(len(backfill), len(both), missing, duplicated, differences)
 
 
-def run_parity(settings: Settings, history: Path, limit: int | None = None, seed: int = 0) -> ParityReport:
-    """Backfill `history` (its first `limit` transactions by time) and stream the same events."""
-    staged = stage_history(settings, history, limit)
-    backfill = compute_features(settings, staged.path)
-    replay = with_disorder(staged.rows, settings.features.allowed_lateness_ms, seed)
-    run = run_finite_stream(settings, replay, send=lambda producer: producer.replay(replay))
-    wanted = set(replay["tx_id"])
-    streamed = pd.DataFrame([
-        r for r in read_json(settings, settings.topics.scores, from_offsets=run.scores_from, expect=len(wanted), idle_timeout_s=20)
-        if r["tx_id"] in wanted
-    ])
-    return compare(backfill, streamed)
+def run_parity(
+    settings: Settings, history: Path, labels: Path | None = None, limit: int | None = None, seed: int = 0,
+) -> ParityReport:
+    """Backfill `history` and its labels (the first `limit` transactions by time) and stream the same events."""
+    staged = stage_history(settings, history, labels, limit)
+    backfill = compute_features(settings, staged).features
+    lateness = settings.features.allowed_lateness_ms
+    transactions = with_disorder(staged.rows, "event_time", lateness, seed)
+    label_rows = with_disorder(staged.labels, "label_time", lateness, seed + 1)
+    run = run_finite_stream(settings, transactions, label_rows, send=lambda p: p.replay(transactions, label_rows))
+    wanted = set(transactions["tx_id"])
+    scores = read_json(settings, settings.topics.scores, from_offsets=run.outputs_from[settings.topics.scores],
+                       expect=len(wanted), idle_timeout_s=20)
+    return compare(backfill, pd.DataFrame([r for r in scores if r["tx_id"] in wanted]))

@@ -1,7 +1,9 @@
-"""One source, two bindings: a bounded history file or the unbounded Kafka topic.
+"""Two sources, two bindings: bounded history files or the unbounded Kafka topics.
 
-Both declare the same table `transactions` with the same columns, row time and
-watermark, so the feature query cannot tell which one it reads.
+Both bindings declare the same tables, `transactions` and `labels`, with the same
+columns, row time and watermark, so nothing downstream can tell which one it reads.
+A label's row time is its `label_time` plus 1 ms: a label that arrives in the same
+millisecond as a transaction is not yet known to it.
 """
 
 from __future__ import annotations
@@ -10,47 +12,55 @@ from pathlib import Path
 
 from pyflink.table import TableEnvironment
 
-from jobs.feature_sql import SOURCE_TABLE
+from jobs.event_time import RAW_LABELS, RAW_TRANSACTIONS
 from skewless.config import Settings
 
-COLUMNS = """
-    tx_id STRING,
-    cc_num STRING,
-    merchant_id STRING,
-    amount DECIMAL(12, 2),
-    lat DOUBLE,
-    lon DOUBLE,
-    event_time BIGINT,
-    category STRING,
-    et AS TO_TIMESTAMP_LTZ(event_time, 3),
-    WATERMARK FOR et AS et - INTERVAL '0.001' SECOND * {lateness_ms}
-"""
+_WATERMARK = "WATERMARK FOR et AS et - INTERVAL '0.001' SECOND * {lateness_ms}"
+COLUMNS = {
+    RAW_TRANSACTIONS: """
+        tx_id STRING, cc_num STRING, merchant_id STRING, amount DECIMAL(12, 2), lat DOUBLE, lon DOUBLE,
+        event_time BIGINT, category STRING, et AS TO_TIMESTAMP_LTZ(event_time, 3), """ + _WATERMARK,
+    RAW_LABELS: """
+        tx_id STRING, merchant_id STRING, is_fraud INT, label_time BIGINT,
+        et AS TO_TIMESTAMP_LTZ(label_time + 1, 3), """ + _WATERMARK,
+}
+"""Column order is the staged CSV's order (`skewless.schema`)."""
 
 
 def _with(options: dict[str, str]) -> str:
     return ", ".join(f"'{k}' = '{v}'" for k, v in options.items())
 
 
-def _create(t_env: TableEnvironment, settings: Settings, options: dict[str, str]) -> None:
-    columns = COLUMNS.format(lateness_ms=settings.features.allowed_lateness_ms)
-    t_env.execute_sql(f"CREATE TEMPORARY TABLE {SOURCE_TABLE} ({columns}) WITH ({_with(options)})")
+def _create(t_env: TableEnvironment, settings: Settings, table: str, options: dict[str, str]) -> None:
+    columns = COLUMNS[table].format(lateness_ms=settings.features.allowed_lateness_ms)
+    t_env.execute_sql(f"CREATE TEMPORARY TABLE {table} ({columns}) WITH ({_with(options)})")
 
 
-def bind_history(t_env: TableEnvironment, settings: Settings, staged_csv: Path) -> None:
-    """Bounded: a staged, normalised, header-less CSV in COLUMNS order (see jobs.backfill)."""
-    _create(t_env, settings, {
-        "connector": "filesystem", "path": str(staged_csv.resolve()), "format": "csv",
-        "csv.null-literal": "",
-    })
+def bind_history(
+    t_env: TableEnvironment, settings: Settings, transactions_csv: Path, labels_csv: Path, as_arrived: bool = False,
+) -> None:
+    """Bounded: staged, normalised, header-less CSVs in COLUMNS order (see jobs.backfill).
+
+    `as_arrived` files are read as an arrival order: the watermark then advances
+    after every row, so which rows are late does not depend on how fast the file is read.
+    """
+    for table, path in ((RAW_TRANSACTIONS, transactions_csv), (RAW_LABELS, labels_csv)):
+        options = {"connector": "filesystem", "path": str(path.resolve()), "format": "csv", "csv.null-literal": ""}
+        if as_arrived:
+            options["scan.watermark.emit.strategy"] = "on-event"
+        _create(t_env, settings, table, options)
 
 
 def offsets_option(offsets: dict[int, int]) -> str:
     return ";".join(f"partition:{p},offset:{o}" for p, o in sorted(offsets.items()))
 
 
+Offsets = dict[str, dict[int, int]]
+"""Topic -> partition -> offset."""
+
+
 def bind_kafka(
-    t_env: TableEnvironment, settings: Settings,
-    start_offsets: dict[int, int] | None = None, stop_offsets: dict[int, int] | None = None,
+    t_env: TableEnvironment, settings: Settings, start_offsets: Offsets | None = None, stop_offsets: Offsets | None = None,
 ) -> None:
     """Unbounded unless `stop_offsets` (partition -> offset to stop before) is given.
 
@@ -61,21 +71,24 @@ def bind_kafka(
     source then finishes, Flink emits a final watermark and every buffered row is
     flushed. The embedded broker's own end offsets cannot be used for that (STACK.md).
     """
-    options = {
-        "connector": "kafka",
-        "topic": settings.topics.transactions,
-        "properties.bootstrap.servers": settings.kafka.bootstrap_servers,
-        "properties.group.id": settings.kafka.consumer_group,
-        "properties.fetch.max.wait.ms": str(settings.kafka.fetch_max_wait_ms),
-        "properties.auto.offset.reset": "earliest",
-        "scan.startup.mode": "group-offsets",
-        "format": "json",
-        "json.fail-on-missing-field": "false",
-    }
-    if start_offsets is not None:
-        options["scan.startup.mode"] = "specific-offsets"
-        options["scan.startup.specific-offsets"] = offsets_option(start_offsets)
-    if stop_offsets is not None:
-        options["scan.bounded.mode"] = "specific-offsets"
-        options["scan.bounded.specific-offsets"] = offsets_option(stop_offsets)
-    _create(t_env, settings, options)
+    for table, topic in ((RAW_TRANSACTIONS, settings.topics.transactions), (RAW_LABELS, settings.topics.labels)):
+        options = {
+            "connector": "kafka",
+            "topic": topic,
+            "properties.bootstrap.servers": settings.kafka.bootstrap_servers,
+            "properties.group.id": settings.kafka.consumer_group,
+            "properties.fetch.max.wait.ms": str(settings.kafka.fetch_max_wait_ms),
+            "properties.auto.offset.reset": "earliest",
+            "scan.startup.mode": "group-offsets",
+            "format": "json",
+            "json.fail-on-missing-field": "false",
+        }
+        if start_offsets is not None:
+            options["scan.startup.mode"] = "specific-offsets"
+            options["scan.startup.specific-offsets"] = offsets_option(start_offsets[topic])
+        if stop_offsets is not None:
+            options["scan.bounded.mode"] = "specific-offsets"
+            options["scan.bounded.specific-offsets"] = offsets_option(stop_offsets[topic])
+        elif table == RAW_LABELS and settings.features.labels_idle_timeout_s:
+            options["scan.watermark.idle-timeout"] = f"{settings.features.labels_idle_timeout_s} s"
+        _create(t_env, settings, table, options)

@@ -32,6 +32,8 @@ class Topics(_Section):
     scores: str = "fraud-scores"
     model_updates: str = "model-updates"
     dead_letters: str = "transactions-dlq"
+    late_transactions: str = "transactions-late"
+    late_labels: str = "fraud-labels-late"
     partitions: int = Field(4, ge=1)
 
 
@@ -62,6 +64,10 @@ class FeatureSettings(_Section):
     allowed_lateness_ms: int = Field(1_000, ge=0)
     """Watermark delay: events up to this much out of order get identical features in both modes.
     Every score waits this long for the watermark, so it is also the floor of stream latency."""
+    labels_idle_timeout_s: int = Field(10, ge=0)
+    """A labels partition silent this long stops holding back the watermark (0: never).
+    Without it, a stream with no chargebacks flowing would score nothing. Finite runs
+    (demo, parity) do not use it: their label partitions end."""
 
 
 class ScoringSettings(_Section):

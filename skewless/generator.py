@@ -168,6 +168,8 @@ def simulate(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Transactions (sorted by time, ids in time order) and one label per transaction.
 
+    A label names the merchant, as a chargeback does: merchant fraud rates need it.
+
     `distinct_cards` gives each card at most one legitimate transaction: a live slice
     of seconds from a large population, where only a fraud burst repeats a card.
     """
@@ -185,5 +187,8 @@ def simulate(
         np.clip(rng.lognormal(np.log(FRAUD_LABEL_DELAY_MEDIAN_MS), 0.8, len(tx)), HOUR_MS, 30 * DAY_MS),
         LEGIT_LABEL_DELAY_MS,
     ).astype(np.int64)
-    labels = pd.DataFrame({"tx_id": tx["tx_id"], "is_fraud": tx["is_fraud"], "label_time": tx["event_time"] + delay})
+    labels = pd.DataFrame({
+        "tx_id": tx["tx_id"], "merchant_id": tx["merchant_id"], "is_fraud": tx["is_fraud"],
+        "label_time": tx["event_time"] + delay,
+    })
     return tx.drop(columns="is_fraud"), labels

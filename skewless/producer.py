@@ -23,7 +23,7 @@ from kafka.partitioner.default import murmur2
 
 from skewless.config import Settings
 from skewless.errors import SkewlessError
-from skewless.schema import TRANSACTION_COLUMNS
+from skewless.schema import LABEL_COLUMNS, TRANSACTION_COLUMNS
 
 
 def partition_for(key: str, partitions: int) -> int:
@@ -105,7 +105,7 @@ class LiveProducer:
         shift_ms = int(time.time() * 1000) - int(transactions["event_time"].min())
         records = transactions[list(TRANSACTION_COLUMNS)].assign(
             event_time=transactions["event_time"] + shift_ms).to_dict("records")
-        is_fraud = labels.set_index("tx_id")["is_fraud"]
+        label_of = labels.set_index("tx_id")
         due: list[tuple[float, int, dict[str, Any]]] = []
         report, started = ProduceReport(), time.monotonic()
         for i, record in enumerate(records):
@@ -116,7 +116,8 @@ class LiveProducer:
             self._send_transaction(record, report)
             label_at = time.time() + rng.exponential(label_delay_s)
             heapq.heappush(due, (label_at, i, {
-                "tx_id": record["tx_id"], "is_fraud": int(is_fraud[record["tx_id"]]), "label_time": int(label_at * 1000),
+                "tx_id": record["tx_id"], "merchant_id": record["merchant_id"],
+                "is_fraud": int(label_of.at[record["tx_id"], "is_fraud"]), "label_time": int(label_at * 1000),
             }))
             if progress:
                 progress(1)
@@ -125,11 +126,18 @@ class LiveProducer:
         report.seconds = time.monotonic() - started
         return report
 
-    def replay(self, transactions: pd.DataFrame) -> ProduceReport:
-        """Send in the given order as fast as possible, event times untouched (backfill parity, load)."""
+    def replay(self, transactions: pd.DataFrame, labels: pd.DataFrame) -> ProduceReport:
+        """Send both as fast as possible, times untouched, in the order of their `arrival` columns."""
         report, started = ProduceReport(), time.monotonic()
-        for record in transactions[list(TRANSACTION_COLUMNS)].to_dict("records"):
-            self._send_transaction(record, report)
+        tx = zip(transactions["arrival"], transactions[list(TRANSACTION_COLUMNS)].to_dict("records"))
+        lb = zip(labels["arrival"], labels[list(LABEL_COLUMNS)].to_dict("records"))
+        tagged = heapq.merge(((a, 0, r) for a, r in tx), ((a, 1, r) for a, r in lb), key=lambda item: (item[0], item[1]))
+        for _, is_label, record in tagged:
+            if is_label:
+                self._send_label(record)
+                report.labels += 1
+            else:
+                self._send_transaction(record, report)
         self.producer.flush()
         report.seconds = time.monotonic() - started
         return report
@@ -146,9 +154,13 @@ class LiveProducer:
         while due and due[0][0] <= until:
             at, _, label = heapq.heappop(due)
             time.sleep(max(0.0, at - time.time()))
-            self.producer.send(self.settings.topics.labels, key=label["tx_id"].encode(), value=_json_value(label))
+            self._send_label(label)
             sent += 1
         return sent
+
+    def _send_label(self, label: dict[str, Any]) -> None:
+        self.producer.send(self.settings.topics.labels, key=label["tx_id"].encode(), value=_json_value(label),
+                           partition=partition_for(label["tx_id"], self.partitions))
 
     def close(self) -> None:
         self.producer.close()

@@ -17,7 +17,7 @@ from skewless.errors import SkewlessError
 
 TRANSACTION_COLUMNS = ("tx_id", "cc_num", "merchant_id", "amount", "lat", "lon", "event_time", "category")
 REQUIRED_TRANSACTION_COLUMNS = ("tx_id", "cc_num", "merchant_id", "amount", "lat", "lon", "event_time")
-LABEL_COLUMNS = ("tx_id", "is_fraud", "label_time")
+LABEL_COLUMNS = ("tx_id", "merchant_id", "is_fraud", "label_time")
 ID_COLUMNS = ("tx_id", "cc_num", "merchant_id", "category")
 MAX_AMOUNT = 1e10
 """Amounts are exact DECIMAL(12, 2) in the feature query: cents, below ten billion."""
@@ -68,8 +68,8 @@ def to_epoch_ms(values: pd.Series, column: str, source: Path | str) -> pd.Series
     return to_epoch_ms(parsed, column, source)
 
 
-def normalise_transactions(frame: pd.DataFrame, source: Path | str) -> Normalised:
-    """Canonical columns and types, sorted by (event_time, tx_id); bad rows set aside."""
+def normalise_transactions(frame: pd.DataFrame, source: Path | str, keep_order: bool = False) -> Normalised:
+    """Canonical columns and types, sorted by (event_time, tx_id) unless `keep_order`; bad rows set aside."""
     missing = [c for c in REQUIRED_TRANSACTION_COLUMNS if c not in frame.columns]
     if missing:
         raise SkewlessError(
@@ -103,17 +103,26 @@ def normalise_transactions(frame: pd.DataFrame, source: Path | str) -> Normalise
     first_seen = out["tx_id"].where(reason.isna()).duplicated(keep="first")
     reason = reason.mask(reason.isna() & first_seen, "duplicate tx_id")
     good = reason.isna()
-    rows = out.loc[good].astype({"event_time": "int64"}).sort_values(["event_time", "tx_id"], kind="stable")
+    rows = out.loc[good].astype({"event_time": "int64"})
+    if not keep_order:
+        rows = rows.sort_values(["event_time", "tx_id"], kind="stable")
     rejected = raw.loc[~good].assign(reject_reason=reason.loc[~good])
     return Normalised(rows.reset_index(drop=True)[list(TRANSACTION_COLUMNS)], rejected)
 
 
-def normalise_labels(frame: pd.DataFrame, source: Path | str) -> pd.DataFrame:
+def normalise_labels(frame: pd.DataFrame, source: Path | str, transactions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Canonical labels sorted by (label_time, tx_id).
+
+    A labels file without `merchant_id` takes it from `transactions` by tx_id.
+    """
+    if "merchant_id" not in frame.columns and transactions is not None:
+        frame = frame.merge(transactions[["tx_id", "merchant_id"]].astype("string"), on="tx_id", how="left")
     missing = [c for c in LABEL_COLUMNS if c not in frame.columns]
     if missing:
         raise SkewlessError(f"{source} lacks label column(s) {', '.join(missing)}; labels need {', '.join(LABEL_COLUMNS)}")
     labels = pd.DataFrame({
         "tx_id": frame["tx_id"].astype("string"),
+        "merchant_id": frame["merchant_id"].astype("string"),
         "is_fraud": pd.to_numeric(frame["is_fraud"], errors="coerce"),
         "label_time": to_epoch_ms(frame["label_time"], "label_time", source),
     })
@@ -121,6 +130,8 @@ def normalise_labels(frame: pd.DataFrame, source: Path | str) -> pd.DataFrame:
     if bad.any():
         first = frame.loc[bad].iloc[0].to_dict()
         raise SkewlessError(
-            f"{source}: {int(bad.sum())} label row(s) invalid (is_fraud must be 0/1, label_time a timestamp); first: {first}"
+            f"{source}: {int(bad.sum())} label row(s) invalid (is_fraud 0/1, label_time a timestamp, "
+            f"merchant_id set or its tx_id in the history); first: {first}"
         )
-    return labels.astype({"is_fraud": "int8", "label_time": "int64"})
+    labels = labels.astype({"is_fraud": "int8", "label_time": "int64"})
+    return labels.sort_values(["label_time", "tx_id"], kind="stable").reset_index(drop=True)

@@ -21,7 +21,7 @@ from skewless.errors import SkewlessError
 
 def topic_names(settings: Settings) -> list[str]:
     t = settings.topics
-    return [t.transactions, t.labels, t.scores, t.model_updates, t.dead_letters]
+    return [t.transactions, t.labels, t.scores, t.model_updates, t.dead_letters, t.late_transactions, t.late_labels]
 
 
 def _admin(settings: Settings) -> KafkaAdminClient:

@@ -134,9 +134,10 @@ def test_flink_backfill_agrees_with_an_independent_pandas_implementation(generat
 def generated_backfill(settings, feast_applied, tmp_path_factory):
     pop = Population.build(5, 150, 40)
     start = 1_767_225_600_000
-    tx, _ = simulate(pop, 5, start, start + 40 * DAY, 6_000)
-    path = tmp_path_factory.mktemp("generated") / "tx.parquet"
-    tx.to_parquet(path)
-    flink = pd.read_parquet(run_backfill(settings, path).offline_path).set_index("tx_id")
-    reference = pandas_features.compute(tx).set_index("tx_id").loc[flink.index]
+    tx, labels = simulate(pop, 5, start, start + 40 * DAY, 6_000)
+    folder = tmp_path_factory.mktemp("generated")
+    tx.to_parquet(folder / "tx.parquet")
+    labels.to_parquet(folder / "labels.parquet")
+    flink = pd.read_parquet(run_backfill(settings, folder / "tx.parquet", folder / "labels.parquet").offline_path).set_index("tx_id")
+    reference = pandas_features.compute(tx, labels).set_index("tx_id").loc[flink.index]
     return flink, reference

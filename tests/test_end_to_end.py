@@ -29,11 +29,11 @@ def test_status_sees_the_running_stack(trained_model):
 def test_every_live_transaction_scored_exactly_once_and_served_online(trained_model):
     s = trained_model
     transactions, labels = live_batch(load_population(s), count=300, rate=150, seed=5)
-    run = run_finite_stream(s, transactions, send=lambda producer: producer.run(transactions, labels, label_delay_s=0.5))
+    run = run_finite_stream(s, transactions, labels, send=lambda producer: producer.run(transactions, labels, label_delay_s=0.5))
     assert run.produced.transactions == len(transactions)
 
     wanted = set(transactions["tx_id"])
-    scores = list(read_json(s, s.topics.scores, from_offsets=run.scores_from, expect=len(transactions), idle_timeout_s=20))
+    scores = list(read_json(s, s.topics.scores, from_offsets=run.outputs_from[s.topics.scores], expect=len(transactions), idle_timeout_s=20))
     counts = Counter(r["tx_id"] for r in scores)
     assert set(counts) == wanted, f"missing scores for {sorted(wanted - set(counts))[:5]}"
     assert max(counts.values()) == 1

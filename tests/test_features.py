@@ -1,7 +1,7 @@
 import pytest
 
-from jobs.feature_sql import feature_query, interval, output_columns
-from udfs.features import CARD, FEATURES, MERCHANT, PrevTx, WindowAgg, model_inputs, validate, window_label
+from jobs.feature_sql import feature_query, interval, interval_ms, output_columns
+from udfs.features import CARD, FEATURES, MERCHANT, LabelRate, PrevTx, WindowAgg, model_inputs, validate, window_label
 
 
 def test_names_are_derived_from_the_definition():
@@ -45,3 +45,18 @@ def test_one_over_layer_per_entity_window():
     query = feature_query(features)
     assert query.count("RANGE BETWEEN") == 3
     assert "PARTITION BY merchant_id" in query
+
+
+def test_label_rate_window_ends_one_millisecond_before_the_transaction():
+    rate = LabelRate(MERCHANT, 7 * 86400)
+    assert rate.name == "fraud_rate_merchant_7d"
+    # labels sit at label_time + 1 ms: a window of 7 d - 1 ms keeps label_time in [t - 7 d, t)
+    assert interval_ms(7 * 86_400_000 - 1) in feature_query((rate,))
+    assert interval_ms(7 * 86_400_000 - 1) == "INTERVAL '6 23:59:59.999' DAY(3) TO SECOND(3)"
+    assert interval_ms(90_061_001) == "INTERVAL '1 01:01:01.001' DAY(3) TO SECOND(3)"
+
+
+def test_previous_transaction_is_read_from_a_two_row_frame_not_lag():
+    query = feature_query((PrevTx(CARD, "km"),))
+    assert "LAG(" not in query
+    assert "ROWS BETWEEN 1 PRECEDING AND CURRENT ROW" in query

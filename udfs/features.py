@@ -8,12 +8,19 @@ Inclusion of the current transaction, for every feature:
 - window aggregates (`WindowAgg`) INCLUDE the current transaction, and the window is
   closed at both ends: a transaction exactly `window_s` earlier is in it;
 - previous-transaction features (`PrevTx`) compare with the entity's previous
-  transaction and are null for its first one; the distance and speed are null when
+  transaction and are null for its first one; a card's transactions in the same
+  millisecond are ordered by `tx_id`, so the second one's previous is the first; the distance and speed are null when
   either transaction has no location (card-not-present); speed floors the time gap at
   one second, so two places in the same second read as very fast, not infinite;
 - ratios (`Ratio`) divide a field of the transaction by a window feature that
   includes it (so `amount_to_mean_card_30d` is 1.0 for a card's first transaction);
+- label rates (`LabelRate`) EXCLUDE the current transaction and everything not yet
+  labelled: only labels with `event_time - window_s <= label_time < event_time` count,
+  so a chargeback is used only once it has arrived (no leakage); null with no labels;
 - calendar flags (`Calendar`) use the transaction's own UTC event time.
+
+Transactions in the same millisecond are peers in a time window: each one's window
+holds all of them (a window is a span of time, not a count of rows).
 """
 
 from __future__ import annotations
@@ -107,6 +114,24 @@ class Ratio:
         return f"{self.column}_to_{d.how}_{d.entity.name}_{window_label(d.window_s)}"
 
 
+@dataclass(frozen=True)
+class LabelRate:
+    """Share of the entity's labels that arrived in the last `window_s` seconds and say fraud.
+
+    Built from the `fraud-labels` stream (chargebacks), keyed by the label's
+    `label_time`: the label delay of the data decides what is known when.
+    """
+
+    entity: Entity
+    window_s: int
+    description: str = ""
+    dtype: ClassVar[DType] = "float64"
+
+    @property
+    def name(self) -> str:
+        return f"fraud_rate_{self.entity.name}_{window_label(self.window_s)}"
+
+
 NIGHT_HOURS = (0, 5)
 """UTC hours [first, last] counted as night."""
 
@@ -125,7 +150,7 @@ class Calendar:
         return self.kind
 
 
-Feature = WindowAgg | PrevTx | Ratio | Calendar
+Feature = WindowAgg | PrevTx | Ratio | LabelRate | Calendar
 
 MINUTE, HOUR, DAY = 60, 3_600, 86_400
 _CARD_MEAN_30D = WindowAgg(CARD, "amount", "mean", 30 * DAY, "Card mean amount over 30 days")
@@ -147,6 +172,7 @@ FEATURES: tuple[Feature, ...] = (
     WindowAgg(MERCHANT, "amount", "count", HOUR, "Merchant transactions over the last hour"),
     WindowAgg(MERCHANT, "amount", "count", DAY, "Merchant transactions over the last day"),
     WindowAgg(MERCHANT, "amount", "mean", 7 * DAY, "Merchant mean amount over 7 days"),
+    LabelRate(MERCHANT, 7 * DAY, "Share of the merchant's labels of the last 7 days that are fraud"),
     Calendar(CARD, "hour_of_day", "UTC hour of the transaction"),
     Calendar(CARD, "is_night", f"1 if the UTC hour is in {NIGHT_HOURS[0]}..{NIGHT_HOURS[1]}"),
     Calendar(CARD, "is_weekend", "1 on Saturday and Sunday (UTC)"),
@@ -164,6 +190,8 @@ def includes_current(feature: Feature) -> str:
         return "compares with the previous one"
     if isinstance(feature, Ratio):
         return "yes (numerator and window)"
+    if isinstance(feature, LabelRate):
+        return f"no; labels that arrived before it, within {window_label(feature.window_s)}"
     return "its own event time"
 
 

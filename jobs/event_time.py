@@ -1,0 +1,94 @@
+"""Event time, made deterministic: late events set aside, on-time ones put in order.
+
+Both jobs pass their raw sources through here before the feature query:
+
+1. Each row is compared with the watermark it arrives under. A row at or behind it
+   would be dropped without a word by the OVER windows, so it is split off as late,
+   with the reason, for the caller to write to a late topic or file.
+2. On-time transactions are sorted by (event time, tx_id) as the watermark passes.
+   Flink's per-key OVER operators then see a card's same-millisecond transactions in
+   tx_id order in either job, however the broker interleaved them.
+
+The DataStream round trips are planner barriers: the planner cannot place a hash
+exchange after a temporal sort ("not enough rules"), and the split must happen once,
+after one read of the source, for both branches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyflink.table import DataTypes, Schema, StreamTableEnvironment, Table
+
+from jobs.feature_sql import LABELS_VIEW, TRANSACTIONS_VIEW
+
+RAW_TRANSACTIONS = "transactions"
+RAW_LABELS = "labels"
+TRANSACTION_FIELDS = ("tx_id", "cc_num", "merchant_id", "amount", "lat", "lon", "event_time", "category")
+LABEL_FIELDS = ("tx_id", "merchant_id", "is_fraud", "label_time")
+LATE_REASON = "at or behind the watermark: more out of order than the allowed lateness ({lateness_ms} ms)"
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """A source's rows with the watermark each arrived under (view `name`)."""
+
+    name: str
+    kind: str
+    fields: tuple[str, ...]
+    time_field: str
+
+
+def _reimport(t_env: StreamTableEnvironment, table: Table) -> Table:
+    """Through a DataStream and back: the record timestamp becomes row time `et`, watermarks kept.
+
+    The column types are declared again: inferred from Java objects, DECIMAL(12, 2)
+    would come back as DECIMAL(38, 18) and averages would round differently.
+    """
+    schema = (
+        Schema.new_builder()
+        .from_row_data_type(table.get_schema().to_row_data_type())
+        .column_by_metadata("et", DataTypes.TIMESTAMP_LTZ(3), "rowtime")
+        .watermark("et", "SOURCE_WATERMARK()")
+        .build()
+    )
+    return t_env.from_data_stream(t_env.to_data_stream(table), schema)
+
+
+def _flag(t_env: StreamTableEnvironment, raw: str, kind: str, fields: tuple[str, ...], time_field: str) -> Flagged:
+    flagged = Flagged(f"{raw}_flagged", kind, fields, time_field)
+    table = t_env.sql_query(f"SELECT {', '.join(fields)}, et AS arrival_et, CURRENT_WATERMARK(et) AS missed_watermark FROM {raw}")
+    t_env.create_temporary_view(flagged.name, _reimport(t_env, table))
+    return flagged
+
+
+def _register_on_time(t_env: StreamTableEnvironment, flagged: Flagged, view: str, order_by_tx: bool) -> None:
+    columns = ", ".join(flagged.fields)
+    if order_by_tx:
+        on_time = t_env.sql_query(
+            f"SELECT {columns}, et AS arrival_et FROM {flagged.name} "
+            f"WHERE missed_watermark IS NULL OR et > missed_watermark ORDER BY et, tx_id"
+        )
+        t_env.create_temporary_view(f"{view}_sorted", _reimport(t_env, on_time))
+        on_time = t_env.sql_query(f"SELECT {columns}, et FROM {view}_sorted")
+    else:
+        on_time = t_env.sql_query(f"SELECT {columns}, et FROM {flagged.name} WHERE missed_watermark IS NULL OR et > missed_watermark")
+    t_env.create_temporary_view(view, on_time)
+
+
+def split_late(t_env: StreamTableEnvironment) -> tuple[Flagged, Flagged]:
+    """Register the on-time views the feature query reads; return both sources' flagged views."""
+    transactions = _flag(t_env, RAW_TRANSACTIONS, "transaction", TRANSACTION_FIELDS, "event_time")
+    labels = _flag(t_env, RAW_LABELS, "label", LABEL_FIELDS, "label_time")
+    _register_on_time(t_env, transactions, TRANSACTIONS_VIEW, order_by_tx=True)
+    _register_on_time(t_env, labels, LABELS_VIEW, order_by_tx=False)
+    return transactions, labels
+
+
+def late_records(t_env: StreamTableEnvironment, flagged: Flagged, lateness_ms: int) -> Table:
+    """The late rows as they came in, with the watermark they missed and the reason."""
+    reason = LATE_REASON.format(lateness_ms=lateness_ms)
+    return t_env.sql_query(
+        f"SELECT {', '.join(flagged.fields)}, CAST(missed_watermark AS STRING) AS missed_watermark, '{reason}' AS reason "
+        f"FROM {flagged.name} WHERE et <= missed_watermark"
+    )
