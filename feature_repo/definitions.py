@@ -1,7 +1,10 @@
 """Feast objects derived from `udfs.features`: no feature is named or typed here.
 
-One feature view per entity, all reading the offline table the backfill writes (one
-row per transaction, with every feature as of that transaction).
+Per entity (card, merchant), a view for online serving: the newest values of the
+entity's features. Per transaction, two offline-only views with every feature as of
+that transaction, for exact training sets (`skewless dataset`):
+- `transaction_features` reads the table the backfill writes;
+- `served_features` reads the log the streaming job appends: the values it scored with.
 """
 
 import os
@@ -11,33 +14,49 @@ from pathlib import Path
 from feast import Entity, FeatureView, Field, FileSource, ValueType
 from feast.types import Float64, Int64
 
-from skewless.feast_store import OFFLINE_FEATURES_FILE, feature_view_name
-from udfs.features import ENTITIES, features_of
+from skewless.feast_store import OFFLINE_FEATURES_FILE, SERVED_FEATURES_DIR, TIMESTAMP_FIELD, feature_view_name
+from udfs.features import ENTITIES, FEATURES, TRANSACTION, features_of
 
 DATA_DIR = Path(os.environ.get("SKEWLESS_DATA_DIR", Path(__file__).resolve().parent.parent / "data")).resolve()
 FEAST_TYPES = {"float64": Float64, "int64": Int64}
+TTL = timedelta(days=30)
 
-transaction_features = FileSource(
-    name="transaction_features",
+feature_rows = FileSource(
+    name="feature_rows",
     path=str(DATA_DIR / "offline" / OFFLINE_FEATURES_FILE),
-    timestamp_field="event_timestamp",
+    timestamp_field=TIMESTAMP_FIELD,
     description="One row per transaction, written by the skewless backfill job",
 )
+served_rows = FileSource(
+    name="served_rows",
+    path=str(DATA_DIR / "offline" / SERVED_FEATURES_DIR),
+    timestamp_field=TIMESTAMP_FIELD,
+    description="One row per scored transaction, appended by the skewless streaming job",
+)
+
+
+def _fields(features) -> list[Field]:
+    return [Field(name=f.name, dtype=FEAST_TYPES[f.dtype], description=f.description) for f in features]
+
+
+def _entity(entity) -> Entity:
+    return Entity(name=entity.name, join_keys=[entity.key], value_type=ValueType.STRING, description=entity.description)
+
 
 _objects = {}
-for _entity in ENTITIES:
-    _features = features_of(_entity)
-    if not _features:
-        continue
-    _feast_entity = Entity(name=_entity.name, join_keys=[_entity.key], value_type=ValueType.STRING,
-                           description=_entity.description)
-    _objects[_entity.name] = _feast_entity
-    _objects[feature_view_name(_entity)] = FeatureView(
-        name=feature_view_name(_entity),
-        entities=[_feast_entity],
-        ttl=timedelta(days=30),
-        schema=[Field(name=f.name, dtype=FEAST_TYPES[f.dtype], description=f.description) for f in _features],
-        source=transaction_features,
-        online=True,
-    )
+for _declared in ENTITIES:
+    if features_of(_declared):
+        _objects[_declared.name] = _entity(_declared)
+        _objects[feature_view_name(_declared)] = FeatureView(
+            name=feature_view_name(_declared), entities=[_objects[_declared.name]], ttl=TTL,
+            schema=_fields(features_of(_declared)), source=feature_rows, online=True,
+        )
+transaction = _entity(TRANSACTION)
+transaction_features = FeatureView(
+    name=feature_view_name(TRANSACTION), entities=[transaction], ttl=TTL, schema=_fields(FEATURES),
+    source=feature_rows, online=False,
+)
+served_features = FeatureView(
+    name="served_features", entities=[transaction], ttl=TTL, schema=_fields(FEATURES), source=served_rows, online=False,
+)
 globals().update(_objects)

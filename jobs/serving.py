@@ -16,7 +16,7 @@ from pyflink.table.udf import FunctionContext, ScalarFunction, udf
 from jobs.feature_sql import output_columns
 from models.scoring import Scorer
 from skewless.config import Settings
-from skewless.feast_store import OnlineWriter
+from skewless.feast_store import OnlineWriter, ServedLog
 from udfs.features import FEATURES, feature_names
 
 _FLINK_TYPES = {"float64": DataTypes.DOUBLE(), "int64": DataTypes.BIGINT()}
@@ -26,10 +26,14 @@ SCORE_FIELDS = (
     ("score", DataTypes.DOUBLE()),
     ("model_version", DataTypes.STRING()),
     ("event_time", DataTypes.BIGINT()),
+    ("online_at", DataTypes.BIGINT()),
     ("scored_at", DataTypes.BIGINT()),
     *((f.name, _FLINK_TYPES[f.dtype]) for f in FEATURES),
 )
-"""A score record: who, the score, and the feature values it was computed from (flat)."""
+"""A score record: who, the score, and the feature values it was computed from (flat).
+
+`online_at` is when those values were visible in the online store: minus
+`event_time`, the feature freshness."""
 SCORE_ROW = DataTypes.ROW([DataTypes.FIELD(name, dtype) for name, dtype in SCORE_FIELDS])
 
 
@@ -40,18 +44,26 @@ class ScoreAndServe(ScalarFunction):
     def open(self, function_context: FunctionContext) -> None:
         self.scorer = Scorer(self.settings.models_dir)
         self.online = OnlineWriter(self.settings)
+        self.served = ServedLog(self.settings)
+        self.freshness = function_context.get_metric_group().add_group("skewless").distribution("feature_freshness_ms")
 
     def eval(self, rows: pd.DataFrame) -> pd.DataFrame:
         """`rows` arrive positionally: the planner renames computed columns ($7, f0, ...)."""
         rows = rows.set_axis(list(output_columns()), axis="columns")
         self.online.write(rows)
+        online_at = int(time.time() * 1000)
+        self.freshness.update(int(online_at - rows["event_time"].min()))  # the stalest row of the bundle
+        self.served.append(rows)
         scores = self.scorer.score(rows)
         head = pd.DataFrame({
             "tx_id": rows["tx_id"], "cc_num": rows["cc_num"], "score": scores.astype("float64"),
             "model_version": self.scorer.version, "event_time": rows["event_time"],
-            "scored_at": int(time.time() * 1000),
+            "online_at": online_at, "scored_at": int(time.time() * 1000),
         })
         return pd.concat([head, rows[list(feature_names())]], axis=1)
+
+    def close(self) -> None:
+        self.served.flush()
 
 
 def score_and_serve(settings: Settings):

@@ -8,6 +8,7 @@ dead-letter convention of Kafka Connect), so nothing the job was given vanishes.
 from __future__ import annotations
 
 from pyflink.table import DataTypes, Schema, StreamTableEnvironment, Table, TableDescriptor, TableResult
+from pyflink.table.expressions import col
 
 from jobs.event_time import Flagged, late_records, split_late
 from jobs.feature_sql import feature_query
@@ -44,7 +45,7 @@ def _scores_sink(settings: Settings) -> TableDescriptor:
 def _late_insert(t_env: StreamTableEnvironment, settings: Settings, flagged: Flagged, topic: str, key: str) -> tuple[TableDescriptor, Table]:
     """The original record as value; `skewless.late.reason` and `.watermark` as headers."""
     late = late_records(t_env, flagged, settings.features.allowed_lateness_ms)
-    record = late.select(*[late[c] for c in flagged.fields])
+    record = late.select(*[col(c) for c in flagged.fields])
     schema = (
         Schema.new_builder().from_row_data_type(record.get_schema().to_row_data_type())
         .column_by_metadata("headers", DataTypes.MAP(DataTypes.STRING(), DataTypes.BYTES()))

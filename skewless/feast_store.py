@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +22,8 @@ from udfs.features import ENTITIES, Entity, features_of
 log = logging.getLogger(__name__)
 
 OFFLINE_FEATURES_FILE = "transaction_features.parquet"
+SERVED_FEATURES_DIR = "served"
+"""Parquet parts the streaming job appends: the features it scored with, one row per transaction."""
 TIMESTAMP_FIELD = "event_timestamp"
 
 
@@ -29,6 +33,10 @@ def feature_view_name(entity: Entity) -> str:
 
 def offline_features_path(settings: Settings) -> Path:
     return settings.offline_dir / OFFLINE_FEATURES_FILE
+
+
+def served_features_dir(settings: Settings) -> Path:
+    return settings.offline_dir / SERVED_FEATURES_DIR
 
 
 def _check_local_paths(settings: Settings, repo: Path) -> None:
@@ -114,3 +122,36 @@ class OnlineWriter:
         for entity, names in self.views.items():
             latest = stamped.sort_values("event_time", kind="stable").drop_duplicates(entity.key, keep="last")
             self.store.write_to_online_store(feature_view_name(entity), latest[[entity.key, TIMESTAMP_FIELD, *names]])
+
+
+class ServedLog:
+    """Appends served feature rows to the offline store, as parquet parts of `served/`.
+
+    Rows are buffered and written at most every `flush_s` seconds (and on close), so
+    a busy stream makes a few large files, not one per bundle. After a failure, Flink
+    replays from the last checkpoint and may log a row twice: readers keep one row
+    per tx_id (`skewless dataset` does).
+    """
+
+    def __init__(self, settings: Settings, flush_s: float = 5.0) -> None:
+        self.folder = served_features_dir(settings)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.flush_s = flush_s
+        self.pending: list[pd.DataFrame] = []
+        self.last_flush = time.monotonic()
+
+    def append(self, rows: pd.DataFrame) -> None:
+        self.pending.append(rows)
+        if time.monotonic() - self.last_flush >= self.flush_s:
+            self.flush()
+
+    def flush(self) -> None:
+        self.last_flush = time.monotonic()
+        if not self.pending:
+            return
+        rows = with_event_timestamp(pd.concat(self.pending, ignore_index=True))
+        self.pending = []
+        name = f"part-{int(time.time() * 1000)}-{uuid.uuid4().hex[:8]}.parquet"
+        tmp = self.folder / f".{name}.tmp"  # a dot file: readers skip it until it is whole
+        rows.to_parquet(tmp, index=False)
+        os.replace(tmp, self.folder / name)

@@ -59,7 +59,17 @@ def test_bad_rows_are_set_aside_with_their_reason_not_dropped():
 
 
 def test_labels_validated():
-    good = normalise_labels(pd.DataFrame({"tx_id": ["a"], "is_fraud": [1], "label_time": [5]}), "l")
-    assert good["is_fraud"].tolist() == [1]
-    with pytest.raises(SkewlessError, match="is_fraud must be 0/1"):
-        normalise_labels(pd.DataFrame({"tx_id": ["a"], "is_fraud": [2], "label_time": [5]}), "l")
+    good = normalise_labels(pd.DataFrame({"tx_id": ["b", "a"], "merchant_id": ["m", "m"], "is_fraud": [1, 0], "label_time": [5, 5]}), "l")
+    assert good["tx_id"].tolist() == ["a", "b"] and good["is_fraud"].tolist() == [0, 1]
+    with pytest.raises(SkewlessError, match="is_fraud 0/1"):
+        normalise_labels(pd.DataFrame({"tx_id": ["a"], "merchant_id": ["m"], "is_fraud": [2], "label_time": [5]}), "l")
+
+
+def test_labels_without_merchant_take_it_from_the_history():
+    history = pd.DataFrame({"tx_id": ["a"], "merchant_id": ["m7"]})
+    labels = normalise_labels(pd.DataFrame({"tx_id": ["a"], "is_fraud": [1], "label_time": [5]}), "l", history)
+    assert labels["merchant_id"].tolist() == ["m7"]
+    with pytest.raises(SkewlessError, match="lacks label column"):
+        normalise_labels(pd.DataFrame({"tx_id": ["a"], "is_fraud": [1], "label_time": [5]}), "l")
+    with pytest.raises(SkewlessError, match="merchant_id set or its tx_id in the history"):
+        normalise_labels(pd.DataFrame({"tx_id": ["zz"], "is_fraud": [1], "label_time": [5]}), "l", history)

@@ -44,6 +44,8 @@ class Entity:
 CARD = Entity("card", "cc_num", "A payment card, keyed by its number")
 MERCHANT = Entity("merchant", "merchant_id", "A merchant (acceptor)")
 ENTITIES = (CARD, MERCHANT)
+TRANSACTION = Entity("transaction", "tx_id", "One card transaction: the row a model is trained on and scores")
+"""Not an entity features are declared on: training sets and the served-features log join on it."""
 
 _UNITS = (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1))
 
