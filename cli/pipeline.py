@@ -1,4 +1,4 @@
-"""`skewless backfill | train | stream | demo`: the loop, one command per stage."""
+"""`skewless backfill | dataset | train | stream | parity | demo`: the loop, one command per stage."""
 
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ from jobs.backfill import run_backfill
 from jobs.finite_run import run_finite_stream
 from jobs.parity import run_parity
 from jobs.stream import start_stream
+from models.train import TrainingSet
 from models.train import train as train_model
-from models.train import training_set
+from skewless.dataset import Dataset, build_dataset
 from skewless.errors import SkewlessError
-from skewless.feast_store import offline_features_path, read_online
+from skewless.feast_store import read_online
 from skewless.history import LABELS_FILE, TRANSACTIONS_FILE, live_batch, load_population
-from skewless.schema import normalise_labels, read_table
 from skewless.topics import read_json
 from udfs.features import CARD, FEATURES, includes_current
 
@@ -43,13 +43,15 @@ _labels_option = click.option(
 @click.command()
 @click.argument("history", required=False, type=click.Path(path_type=Path))
 @_labels_option
-@click.option("--as-arrived", is_flag=True, help="Take the file's row order as arrival order: rows later than the allowed lateness go to the late file.")
+@click.option("--as-arrived", is_flag=True,
+              help="Take the file's row order as arrival order: rows later than the allowed lateness go to the late file.")
+@click.option("--materialize", is_flag=True, help="Also write each card's and merchant's newest values to the online store.")
 @pass_context
-def backfill(ctx: Context, history: Path | None, labels_path: Path | None, as_arrived: bool) -> None:
+def backfill(ctx: Context, history: Path | None, labels_path: Path | None, as_arrived: bool, materialize: bool) -> None:
     """Compute features over a history file (parquet/CSV) into Feast's offline store."""
     labels_path = _default_labels(ctx, history, labels_path)
     history = history or ctx.settings.history_dir / TRANSACTIONS_FILE
-    result = run_backfill(ctx.settings, history, labels_path, as_arrived)
+    result = run_backfill(ctx.settings, history, labels_path, as_arrived, materialize)
     ctx.emit({
         "transactions read": result.rows_in,
         "set aside": f"{result.rows_rejected}" + (f" -> {result.rejected_path}" if result.rejected_path else ""),
@@ -59,20 +61,57 @@ def backfill(ctx: Context, history: Path | None, labels_path: Path | None, as_ar
     }, title="backfill done")
 
 
+_TIME = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f"])
+
+
+def _ms(value: Any, default: int) -> int:
+    return default if value is None else int(pd.Timestamp(value, tz="UTC").timestamp() * 1000)
+
+
+def _dataset_options(command):
+    for option in reversed((
+        click.option("--start", type=_TIME, help="First event time included (UTC) [the beginning]."),
+        click.option("--end", type=_TIME, help="Event times before this (UTC) [no end]."),
+        click.option("--label-cutoff", type=_TIME, help="Use only labels known by then (UTC) [now]."),
+        click.option("--source", type=click.Choice(["backfill", "served"]), default="backfill", show_default=True,
+                     help="Features the backfill computed, or those the stream served."),
+        click.option("--labels", "labels_path", type=click.Path(path_type=Path), help="Labels file [the generated one]."),
+    )):
+        command = option(command)
+    return command
+
+
+def _build(ctx: Context, start: Any, end: Any, label_cutoff: Any, source: str, labels_path: Path | None) -> Dataset:
+    labels_path = labels_path or ctx.settings.history_dir / LABELS_FILE
+    cutoff = _ms(label_cutoff, int(time.time() * 1000))
+    return build_dataset(ctx.settings, labels_path, _ms(start, 0), _ms(end, 2**62), cutoff, source)
+
+
 @click.command()
-@click.option("--labels", "labels_path", type=click.Path(path_type=Path), help="Labels file [data/history/labels.parquet].")
-@click.option("--label-cutoff", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), help="Use only labels known by then (UTC).")
+@_dataset_options
+@click.option("--out", type=click.Path(path_type=Path), help="Parquet file to write [data/datasets/<source>-<cutoff>.parquet].")
 @pass_context
-def train(ctx: Context, labels_path: Path | None, label_cutoff: Any) -> None:
-    """Train XGBoost on the backfilled features joined with labels; register and promote it."""
-    s = ctx.settings
-    labels_path = labels_path or s.history_dir / LABELS_FILE
-    features_path = offline_features_path(s)
-    if not features_path.exists():
-        raise SkewlessError(f"no backfilled features at {features_path}: run `skewless backfill` first")
-    labels = normalise_labels(read_table(labels_path), labels_path)
-    cutoff = int(pd.Timestamp(label_cutoff, tz="UTC").timestamp() * 1000) if label_cutoff else None
-    meta = train_model(training_set(pd.read_parquet(features_path), labels, cutoff), s.models_dir)
+def dataset(ctx: Context, start: Any, end: Any, label_cutoff: Any, source: str, labels_path: Path | None, out: Path | None) -> None:
+    """A point-in-time-correct training set: transactions, their features as of then, labels known by the cutoff."""
+    built = _build(ctx, start, end, label_cutoff, source, labels_path)
+    cutoff = pd.Timestamp(built.label_cutoff_ms, unit="ms", tz="UTC")
+    out = out or ctx.settings.data_dir / "datasets" / f"{source}-{cutoff:%Y%m%dT%H%M%S}.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    built.frame.to_parquet(out, index=False)
+    ctx.emit({
+        "transactions in range": built.transactions, "labelled by the cutoff": len(built.frame),
+        "left out (label not yet known)": built.unlabelled, "fraud": int(built.frame["is_fraud"].sum()),
+        "label cutoff": cutoff.isoformat(), "written": str(out),
+    }, title="dataset")
+
+
+@click.command()
+@_dataset_options
+@pass_context
+def train(ctx: Context, start: Any, end: Any, label_cutoff: Any, source: str, labels_path: Path | None) -> None:
+    """Train XGBoost on a `skewless dataset` (same options); register and promote the model."""
+    built = _build(ctx, start, end, label_cutoff, source, labels_path)
+    meta = train_model(TrainingSet(built.frame, built.label_cutoff_ms), ctx.settings.models_dir)
     ctx.emit({
         "version": meta.version, "rows": meta.training["rows"], "positives": meta.training["positives"],
         "test average precision": round(meta.metrics["average_precision"], 4),
@@ -94,8 +133,9 @@ def stream(ctx: Context) -> None:
         click.echo(f"Job {job_id} cancelled")
 
 
-def _latency_ms(scores: pd.DataFrame) -> dict[str, float]:
-    latency = (scores["scored_at"] - scores["event_time"]).to_numpy()
+def _percentiles_ms(scores: pd.DataFrame, until: str = "scored_at") -> dict[str, float]:
+    """p50/p95/p99 of `until` minus the event time: latency (scored_at) or freshness (online_at)."""
+    latency = (scores[until] - scores["event_time"]).to_numpy()
     if len(latency) == 0:
         return {}
     return {f"p{q}": round(float(np.percentile(latency, q))) for q in (50, 95, 99)}
@@ -123,10 +163,10 @@ def demo(click_ctx: click.Context, cards: int, days: int, live_count: int, rate:
     click_ctx.invoke(generate, cards=cards, merchants=max(50, cards // 5), days=days, tx_per_card_day=2.0, end=None, seed=42)
     step("generate", t)
     t = time.monotonic()
-    click_ctx.invoke(backfill, history=None, labels_path=None, as_arrived=False)
+    click_ctx.invoke(backfill, history=None, labels_path=None, as_arrived=False, materialize=True)
     step("backfill", t)
     t = time.monotonic()
-    click_ctx.invoke(train, labels_path=None, label_cutoff=None)
+    click_ctx.invoke(train, start=None, end=None, label_cutoff=None, source="backfill", labels_path=None)
     step("train", t)
 
     t = time.monotonic()
@@ -137,13 +177,15 @@ def demo(click_ctx: click.Context, cards: int, days: int, live_count: int, rate:
     step("stream", t)
 
     span_s = max((scores["scored_at"].max() - scores["scored_at"].min()) / 1000, 1e-3)
+    warm = scores[scores["event_time"] > scores["scored_at"].min()]
     ctx.emit({
         "transactions produced": run.produced.transactions, "labels produced": run.produced.labels,
         "scores on " + s.topics.scores: len(scores), "distinct tx scored": scores["tx_id"].nunique(),
         "job wall time (s)": round(run.job_seconds, 1),
         "scored tx/s (first to last score)": round(len(scores) / span_s),
-        "event-to-score latency ms, all": _latency_ms(scores),
-        "... after warm-up (sent after the first score)": _latency_ms(scores[scores["event_time"] > scores["scored_at"].min()]),
+        "event-to-score latency ms, all": _percentiles_ms(scores),
+        "... after warm-up (sent after the first score)": _percentiles_ms(warm),
+        "feature freshness ms, after warm-up (event to online)": _percentiles_ms(warm, until="online_at"),
     }, title="\nstream done")
     top = scores.sort_values("score", ascending=False).head(5)
     truth = labels.set_index("tx_id")["is_fraud"]
@@ -190,4 +232,4 @@ def list_features(ctx: Context) -> None:
     ])
 
 
-COMMANDS = (list_features, backfill, train, stream, parity, demo)
+COMMANDS = (list_features, backfill, dataset, train, stream, parity, demo)

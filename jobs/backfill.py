@@ -15,7 +15,7 @@ from jobs.flink_env import create_table_env
 from jobs.sources import bind_history
 from skewless.config import Settings
 from skewless.errors import SkewlessError
-from skewless.feast_store import write_offline
+from skewless.feast_store import OnlineWriter, write_offline
 from skewless.schema import LABEL_COLUMNS, normalise_labels, normalise_transactions, read_table
 
 log = logging.getLogger(__name__)
@@ -116,8 +116,14 @@ def compute_features(settings: Settings, staged: Staged) -> Computed:
     return Computed(features.sort_values(["event_time", "tx_id"], kind="stable").reset_index(drop=True), late)
 
 
-def run_backfill(settings: Settings, history: Path, labels: Path | None = None, as_arrived: bool = False) -> BackfillResult:
-    """Every accepted transaction ends up in the offline store or, if late, in the late file."""
+def run_backfill(
+    settings: Settings, history: Path, labels: Path | None = None, as_arrived: bool = False, materialize: bool = False,
+) -> BackfillResult:
+    """Every accepted transaction ends up in the offline store or, if late, in the late file.
+
+    `materialize` also writes each card's and merchant's newest values to the online
+    store, so serving can start from the history before the stream has seen a card.
+    """
     started = time.monotonic()
     staged = stage_history(settings, history, labels, as_arrived=as_arrived)
     computed = compute_features(settings, staged)
@@ -130,6 +136,8 @@ def run_backfill(settings: Settings, history: Path, labels: Path | None = None, 
         )
     late_dir = write_late(settings, history, computed.late, staged) if len(computed.late) else None
     path = write_offline(settings, computed.features)
+    if materialize:
+        OnlineWriter(settings).write(computed.features)
     return BackfillResult(
         staged.rows_read, staged.rows_read - accepted, len(computed.features), late_tx,
         time.monotonic() - started, path, staged.rejected_path, late_dir,

@@ -21,7 +21,17 @@ from __future__ import annotations
 from itertools import groupby
 
 from udfs.features import (
-    DAY, FEATURES, HOUR, NIGHT_HOURS, Calendar, Entity, Feature, LabelRate, PrevTx, Ratio, WindowAgg,
+    DAY,
+    FEATURES,
+    HOUR,
+    NIGHT_HOURS,
+    Calendar,
+    Entity,
+    Feature,
+    LabelRate,
+    PrevTx,
+    Ratio,
+    WindowAgg,
 )
 
 HAVERSINE_FUNCTION = "haversine_km"

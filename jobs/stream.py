@@ -42,7 +42,9 @@ def _scores_sink(settings: Settings) -> TableDescriptor:
     return _kafka(settings, settings.topics.scores, schema, "cc_num")
 
 
-def _late_insert(t_env: StreamTableEnvironment, settings: Settings, flagged: Flagged, topic: str, key: str) -> tuple[TableDescriptor, Table]:
+def _late_insert(
+    t_env: StreamTableEnvironment, settings: Settings, flagged: Flagged, topic: str, key: str,
+) -> tuple[TableDescriptor, Table]:
     """The original record as value; `skewless.late.reason` and `.watermark` as headers."""
     late = late_records(t_env, flagged, settings.features.allowed_lateness_ms)
     record = late.select(*[col(c) for c in flagged.fields])
@@ -52,7 +54,7 @@ def _late_insert(t_env: StreamTableEnvironment, settings: Settings, flagged: Fla
         .build()
     )
     t_env.create_temporary_view(f"{flagged.name}_late", late)
-    headers = ", ".join(f"'skewless.late.{h}', ENCODE({h}, 'UTF-8')" for h in LATE_HEADERS)
+    headers = ", ".join(f"'skewless.late.{h}', CAST(CAST({h} AS STRING) AS BYTES)" for h in LATE_HEADERS)
     table = t_env.sql_query(f"SELECT {', '.join(flagged.fields)}, MAP[{headers}] FROM {flagged.name}_late")
     return _kafka(settings, topic, schema, key), table
 

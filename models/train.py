@@ -30,16 +30,8 @@ TEST_SHARE = 0.2
 @dataclass(frozen=True)
 class TrainingSet:
     frame: pd.DataFrame
-    label_cutoff_ms: int | None
-
-
-def training_set(features: pd.DataFrame, labels: pd.DataFrame, label_cutoff_ms: int | None = None) -> TrainingSet:
-    """Feature rows with the labels known by `label_cutoff_ms` (all labels if None)."""
-    known = labels if label_cutoff_ms is None else labels[labels["label_time"] <= label_cutoff_ms]
-    frame = features.merge(known[["tx_id", "is_fraud"]], on="tx_id", how="inner", validate="one_to_one")
-    if frame.empty:
-        raise SkewlessError("no transaction has both features and a label: check that labels match the history's tx_id")
-    return TrainingSet(frame.sort_values(["event_time", "tx_id"], kind="stable"), label_cutoff_ms)
+    """Model inputs, `is_fraud` and `event_time`, in time order (a `skewless dataset`)."""
+    label_cutoff_ms: int
 
 
 def _matrix(frame: pd.DataFrame) -> xgb.DMatrix:
@@ -58,6 +50,8 @@ def evaluate(booster: xgb.Booster, frame: pd.DataFrame) -> dict[str, float]:
 
 def train(data: TrainingSet, registry_root: Path) -> ModelMeta:
     frame = data.frame
+    if frame.empty:
+        raise SkewlessError("the training set is empty: no transaction has features and a label known by the cutoff")
     split = int(len(frame) * (1 - TEST_SHARE))
     train_part, test_part = frame.iloc[:split], frame.iloc[split:]
     if train_part["is_fraud"].sum() == 0:

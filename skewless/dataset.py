@@ -11,6 +11,7 @@ by the cutoff: a label that arrived later is the future and stays out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import pandas as pd
@@ -18,8 +19,13 @@ import pandas as pd
 from skewless.config import Settings
 from skewless.errors import SkewlessError
 from skewless.feast_store import (
-    TIMESTAMP_FIELD, feature_view_name, offline_features_path, open_store, served_features_dir,
+    TIMESTAMP_FIELD,
+    feature_view_name,
+    offline_features_path,
+    open_store,
+    served_features_dir,
 )
+from skewless.schema import normalise_labels, read_table
 from udfs.features import TRANSACTION, feature_names
 
 Source = Literal["backfill", "served"]
@@ -47,7 +53,7 @@ def _transactions(settings: Settings, source: Source, start_ms: int, end_ms: int
 
 
 def build_dataset(
-    settings: Settings, labels: pd.DataFrame, start_ms: int, end_ms: int, label_cutoff_ms: int,
+    settings: Settings, labels_path: Path, start_ms: int, end_ms: int, label_cutoff_ms: int,
     source: Source = "backfill",
 ) -> Dataset:
     """Transactions with start_ms <= event_time < end_ms that have a label known by `label_cutoff_ms`."""
@@ -56,6 +62,7 @@ def build_dataset(
     entity_rows = _transactions(settings, source, start_ms, end_ms)
     if entity_rows.empty:
         raise SkewlessError(f"no {source} transactions between {_iso(start_ms)} and {_iso(end_ms)}")
+    labels = normalise_labels(read_table(labels_path), labels_path, entity_rows)
     view = VIEWS[source]
     joined = open_store(settings).get_historical_features(
         entity_df=entity_rows, features=[f"{view}:{name}" for name in feature_names()],

@@ -111,7 +111,11 @@ def read_online(settings: Settings, entity: Entity, keys: list[str]) -> pd.DataF
 
 
 class OnlineWriter:
-    """Writes the newest feature values of each entity to the online store."""
+    """Writes the newest feature values of each entity to the online store.
+
+    Newest by (event_time, tx_id), decided here: the sqlite store keeps whatever was
+    written last and the Redis store drops equal timestamps (STACK.md).
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.store = open_store(settings)
@@ -120,7 +124,7 @@ class OnlineWriter:
     def write(self, features: pd.DataFrame) -> None:
         stamped = with_event_timestamp(features)
         for entity, names in self.views.items():
-            latest = stamped.sort_values("event_time", kind="stable").drop_duplicates(entity.key, keep="last")
+            latest = stamped.sort_values(["event_time", "tx_id"], kind="stable").drop_duplicates(entity.key, keep="last")
             self.store.write_to_online_store(feature_view_name(entity), latest[[entity.key, TIMESTAMP_FIELD, *names]])
 
 

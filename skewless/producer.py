@@ -129,9 +129,9 @@ class LiveProducer:
     def replay(self, transactions: pd.DataFrame, labels: pd.DataFrame) -> ProduceReport:
         """Send both as fast as possible, times untouched, in the order of their `arrival` columns."""
         report, started = ProduceReport(), time.monotonic()
-        tx = zip(transactions["arrival"], transactions[list(TRANSACTION_COLUMNS)].to_dict("records"))
-        lb = zip(labels["arrival"], labels[list(LABEL_COLUMNS)].to_dict("records"))
-        tagged = heapq.merge(((a, 0, r) for a, r in tx), ((a, 1, r) for a, r in lb), key=lambda item: (item[0], item[1]))
+        tx = zip(transactions["arrival"], transactions[list(TRANSACTION_COLUMNS)].to_dict("records"), strict=True)
+        lb = zip(labels["arrival"], labels[list(LABEL_COLUMNS)].to_dict("records"), strict=True)
+        tagged = heapq.merge(((a, 0, r) for a, r in tx), ((a, 1, r) for a, r in lb), key=lambda item: item[:2])
         for _, is_label, record in tagged:
             if is_label:
                 self._send_label(record)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
@@ -62,10 +63,26 @@ def existing_topics(settings: Settings) -> list[str]:
         admin.close()
 
 
+@dataclass(frozen=True)
+class Record:
+    key: str | None
+    value: dict[str, Any]
+    headers: dict[str, str]
+
+
 def read_json(
     settings: Settings, topic: str, expect: int | None = None, idle_timeout_s: float = 5.0,
     deadline_s: float = 120.0, from_offsets: dict[int, int] | None = None,
 ) -> Iterator[dict[str, Any]]:
+    """The JSON values of `read_records`."""
+    for record in read_records(settings, topic, expect, idle_timeout_s, deadline_s, from_offsets):
+        yield record.value
+
+
+def read_records(
+    settings: Settings, topic: str, expect: int | None = None, idle_timeout_s: float = 5.0,
+    deadline_s: float = 120.0, from_offsets: dict[int, int] | None = None,
+) -> Iterator[Record]:
     """Read every partition from `from_offsets` (default: the beginning) until `expect` records or idle.
 
     Counts what it reads rather than trusting end offsets, which the embedded
@@ -83,7 +100,9 @@ def read_json(
             consumer.seek(TopicPartition(topic, partition), offset)
         seen, stop_at = 0, time.monotonic() + deadline_s
         for message in consumer:
-            yield json.loads(message.value)
+            key = message.key.decode() if message.key is not None else None
+            headers = {k: v.decode() for k, v in (message.headers or [])}
+            yield Record(key, json.loads(message.value), headers)
             seen += 1
             if (expect is not None and seen >= expect) or time.monotonic() > stop_at:
                 return

@@ -11,7 +11,7 @@ import pytest
 from bench import pandas_features
 from jobs.backfill import run_backfill
 from skewless.generator import Population, simulate
-from udfs.features import FEATURES
+from udfs.features import CARD, FEATURES
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +69,7 @@ def backfilled(settings, feast_applied, tmp_path_factory):
          "event_time": pd.Timestamp(ms, unit="ms", tz="UTC").isoformat()}
         for t, c, ms, a, loc in HISTORY
     ]).to_csv(path, index=False)
-    result = run_backfill(settings, path)
+    result = run_backfill(settings, path, materialize=True)
     return result, pd.read_parquet(result.offline_path).set_index("tx_id")
 
 
@@ -119,6 +119,14 @@ def test_feast_point_in_time_join_reads_the_backfill(backfilled, settings):
     # A just after a3 -> a3's values; A before a2 -> a1's; B after b2 -> b2's
     assert joined["amount_sum_card_1h"].tolist() == [10.0, 60.0, 10.0]
     assert joined["amount_count_card_1h"].tolist() == [1, 3, 2]
+
+
+def test_materialize_puts_each_cards_newest_values_online(backfilled, settings):
+    from skewless.feast_store import read_online
+
+    online = read_online(settings, CARD, ["A", "B"]).set_index("cc_num")
+    assert online.loc["A", "amount_sum_card_1h"] == 100.0  # a5, A's last transaction
+    assert online.loc["B", "amount_sum_card_1h"] == 10.0  # b2
 
 
 @pytest.mark.parametrize("feature", [f.name for f in FEATURES])
