@@ -1,11 +1,14 @@
 """Benchmark: backfill transactions/s, Flink job vs the pandas baseline, same data, same run.
 
-    python -m bench.backfill_vs_pandas --rows 1000000
+    python -m bench.backfill_vs_pandas --rows 1000000 [--breakdown]
 
 Both start from the same parquet files (transactions and their labels) and end
 with every feature in memory. The
 Flink side is split into where its time goes: normalising + staging, table
 environment start-up, and the job itself (windows, Python UDF, collection).
+`--breakdown` runs the job again with growing subsets of the features (event-time
+stage only, + previous transaction, + card windows, + merchant windows and label
+rate): the differences say which stage costs what.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from jobs.backfill import compute_features, stage_history
 from skewless.config import load_settings
 from skewless.generator import DAY_MS, Population, simulate
 from skewless.schema import normalise_labels, normalise_transactions, read_table
+from udfs.features import CARD, FEATURES, Calendar, LabelRate, PrevTx
 
 RESULTS = Path(__file__).parent / "results" / "backfill_vs_pandas.json"
 
@@ -32,11 +36,30 @@ def _timed(fn, *args):
     return result, time.perf_counter() - started
 
 
+STAGES = (
+    ("event time only (late split + sort)", lambda f: isinstance(f, Calendar)),
+    ("+ previous transaction (haversine UDF)", lambda f: isinstance(f, Calendar | PrevTx)),
+    ("+ card windows", lambda f: f.entity == CARD and not isinstance(f, LabelRate)),
+    ("+ merchant windows and label rate (all)", lambda f: True),
+)
+
+
+def _breakdown(settings, staged) -> list[dict]:
+    rows, previous = [], 0.0
+    for name, keep in STAGES:
+        features = tuple(f for f in FEATURES if keep(f))
+        _, seconds = _timed(lambda: compute_features(settings, staged, features))  # noqa: B023 (called at once)
+        rows.append({"job with": name, "features": len(features), "seconds": seconds, "stage adds (s)": seconds - previous})
+        previous = seconds
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--data-dir", type=Path, default=Path("data/bench"))
+    parser.add_argument("--breakdown", action="store_true", help="Time each stage of the Flink job.")
     args = parser.parse_args()
 
     settings = load_settings(overrides={"data_dir": args.data_dir})
@@ -68,6 +91,9 @@ def main() -> None:
     ]
     summary = {"rows": len(tx), "cards": len(pop.cards), "days": args.days, "results": rows,
                "flink_over_pandas_speed": pandas_total / flink_total}
+    if args.breakdown:
+        summary["breakdown"] = _breakdown(settings, staged)
+        print(tabulate(summary["breakdown"], headers="keys", floatfmt=".1f"), end="\n\n")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(summary, indent=2))
     print(tabulate(rows, headers="keys", floatfmt=".1f"))

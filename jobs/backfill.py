@@ -17,6 +17,7 @@ from skewless.config import Settings
 from skewless.errors import SkewlessError
 from skewless.feast_store import OnlineWriter, write_offline
 from skewless.schema import LABEL_COLUMNS, normalise_labels, normalise_transactions, read_table
+from udfs.features import FEATURES, Feature
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class Computed:
 _LATE = ("late_kind", "late_watermark", "late_reason")
 
 
-def compute_features(settings: Settings, staged: Staged) -> Computed:
+def compute_features(settings: Settings, staged: Staged, features: tuple[Feature, ...] = FEATURES) -> Computed:
     """Run the feature query over the staged history: one row per on-time transaction, and the late rows.
 
     Features and late rows come back from one job, as one union, so the late split is
@@ -100,13 +101,13 @@ def compute_features(settings: Settings, staged: Staged) -> Computed:
     t_env = create_table_env(settings, "throughput")
     bind_history(t_env, settings, staged.transactions_csv, staged.labels_csv, staged.as_arrived)
     flagged = split_late(t_env)
-    t_env.create_temporary_view("features", t_env.sql_query(feature_query()))
+    t_env.create_temporary_view("features", t_env.sql_query(feature_query(features)))
     parts = ["SELECT *, CAST(NULL AS STRING) AS late_kind, CAST(NULL AS STRING) AS late_watermark, "
              "CAST(NULL AS STRING) AS late_reason FROM features"]
     for source in flagged:
         t_env.create_temporary_view(f"{source.name}_late", late_records(t_env, source, settings.features.allowed_lateness_ms))
         known = {"tx_id": "tx_id", "event_time": f"{source.time_field} AS event_time"}
-        select = [known.get(c, f"CAST(NULL AS {sql_type}) AS {c}") for c, sql_type in output_types().items()]
+        select = [known.get(c, f"CAST(NULL AS {sql_type}) AS {c}") for c, sql_type in output_types(features).items()]
         select += [f"'{source.kind}' AS late_kind", "missed_watermark AS late_watermark", "reason AS late_reason"]
         parts.append(f"SELECT {', '.join(select)} FROM {source.name}_late")
     result = t_env.sql_query(" UNION ALL ".join(parts)).to_pandas()
