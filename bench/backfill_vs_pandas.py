@@ -27,7 +27,7 @@ from skewless.generator import DAY_MS, Population, simulate
 from skewless.schema import normalise_labels, normalise_transactions, read_table
 from udfs.features import CARD, FEATURES, Calendar, LabelRate, PrevTx
 
-RESULTS = Path(__file__).parent / "results" / "backfill_vs_pandas.json"
+RESULTS = Path(__file__).parent / "results"
 
 
 def _timed(fn, *args):
@@ -94,8 +94,8 @@ def main() -> None:
     if args.breakdown:
         summary["breakdown"] = _breakdown(settings, staged)
         print(tabulate(summary["breakdown"], headers="keys", floatfmt=".1f"), end="\n\n")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(summary, indent=2))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"backfill_vs_pandas_{args.rows}.json").write_text(json.dumps(summary, indent=2))
     print(tabulate(rows, headers="keys", floatfmt=".1f"))
     print(f"\nflink speed / pandas speed = {summary['flink_over_pandas_speed']:.2f}  ({len(tx)} transactions)")
 

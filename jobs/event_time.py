@@ -55,25 +55,25 @@ def _reimport(t_env: StreamTableEnvironment, table: Table) -> Table:
     return t_env.from_data_stream(t_env.to_data_stream(table), schema)
 
 
+_ON_TIME = "arrival_watermark IS NULL OR et > arrival_watermark"
+"""Nothing is late before the first watermark; after it, a row at or behind it is."""
+
+
 def _flag(t_env: StreamTableEnvironment, raw: str, kind: str, fields: tuple[str, ...], time_field: str) -> Flagged:
     flagged = Flagged(f"{raw}_flagged", kind, fields, time_field)
-    table = t_env.sql_query(f"SELECT {', '.join(fields)}, et AS arrival_et, CURRENT_WATERMARK(et) AS missed_watermark FROM {raw}")
+    table = t_env.sql_query(f"SELECT {', '.join(fields)}, et AS arrival_et, CURRENT_WATERMARK(et) AS arrival_watermark FROM {raw}")
     t_env.create_temporary_view(flagged.name, _reimport(t_env, table))
     return flagged
 
 
 def _register_on_time(t_env: StreamTableEnvironment, flagged: Flagged, view: str, order_by_tx: bool) -> None:
     columns = ", ".join(flagged.fields)
-    if order_by_tx:
-        on_time = t_env.sql_query(
-            f"SELECT {columns}, et AS arrival_et FROM {flagged.name} "
-            f"WHERE missed_watermark IS NULL OR et > missed_watermark ORDER BY et, tx_id"
-        )
-        t_env.create_temporary_view(f"{view}_sorted", _reimport(t_env, on_time))
-        on_time = t_env.sql_query(f"SELECT {columns}, et FROM {view}_sorted")
-    else:
-        on_time = t_env.sql_query(f"SELECT {columns}, et FROM {flagged.name} WHERE missed_watermark IS NULL OR et > missed_watermark")
-    t_env.create_temporary_view(view, on_time)
+    if not order_by_tx:
+        t_env.create_temporary_view(view, t_env.sql_query(f"SELECT {columns}, et FROM {flagged.name} WHERE {_ON_TIME}"))
+        return
+    ordered = t_env.sql_query(f"SELECT {columns}, et AS arrival_et FROM {flagged.name} WHERE {_ON_TIME} ORDER BY et, tx_id")
+    t_env.create_temporary_view(f"{view}_sorted", _reimport(t_env, ordered))
+    t_env.create_temporary_view(view, t_env.sql_query(f"SELECT {columns}, et FROM {view}_sorted"))
 
 
 def split_late(t_env: StreamTableEnvironment) -> tuple[Flagged, Flagged]:
@@ -89,6 +89,6 @@ def late_records(t_env: StreamTableEnvironment, flagged: Flagged, lateness_ms: i
     """The late rows as they came in, with the watermark they missed and the reason."""
     reason = LATE_REASON.format(lateness_ms=lateness_ms)
     return t_env.sql_query(
-        f"SELECT {', '.join(flagged.fields)}, CAST(missed_watermark AS STRING) AS missed_watermark, '{reason}' AS reason "
-        f"FROM {flagged.name} WHERE et <= missed_watermark"
+        f"SELECT {', '.join(flagged.fields)}, CAST(arrival_watermark AS STRING) AS missed_watermark, '{reason}' AS reason "
+        f"FROM {flagged.name} WHERE NOT ({_ON_TIME})"
     )

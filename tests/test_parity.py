@@ -40,7 +40,7 @@ def _with_ties(tx: pd.DataFrame, share: float, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     previous = tx.groupby("cc_num")["event_time"].shift(1)
     tie = previous.notna() & (rng.random(len(tx)) < share)
-    return tx.assign(event_time=tx["event_time"].where(~tie, previous).astype("int64"))
+    return tx.assign(event_time=np.where(tie, previous.fillna(0), tx["event_time"]).astype("int64"))
 
 
 @pytest.mark.integration
