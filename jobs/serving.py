@@ -24,6 +24,7 @@ SCORE_FIELDS = (
     ("tx_id", DataTypes.STRING()),
     ("cc_num", DataTypes.STRING()),
     ("score", DataTypes.DOUBLE()),
+    ("decision", DataTypes.INT()),
     ("model_version", DataTypes.STRING()),
     ("event_time", DataTypes.BIGINT()),
     ("online_at", DataTypes.BIGINT()),
@@ -32,8 +33,9 @@ SCORE_FIELDS = (
 )
 """A score record: who, the score, and the feature values it was computed from (flat).
 
-`online_at` is when those values were visible in the online store: minus
-`event_time`, the feature freshness."""
+`decision` is 1 when the score reaches `scoring.threshold` (block or review). `online_at`
+is when the feature values were visible in the online store: minus `event_time`, the
+feature freshness."""
 SCORE_ROW = DataTypes.ROW([DataTypes.FIELD(name, dtype) for name, dtype in SCORE_FIELDS])
 
 
@@ -57,6 +59,7 @@ class ScoreAndServe(ScalarFunction):
         scores = self.scorer.score(rows)
         head = pd.DataFrame({
             "tx_id": rows["tx_id"], "cc_num": rows["cc_num"], "score": scores.astype("float64"),
+            "decision": (scores >= self.settings.scoring.threshold).astype("int32"),
             "model_version": self.scorer.version, "event_time": rows["event_time"],
             "online_at": online_at, "scored_at": int(time.time() * 1000),
         })

@@ -43,5 +43,6 @@ def test_history_missing_a_column_names_it(tmp_path):
 def test_help_lists_the_commands(tmp_path):
     result = _run(tmp_path, "--help")
     assert result.returncode == 0
-    for verb in ("up", "down", "status", "generate", "produce", "backfill", "train", "stream", "demo"):
+    for verb in ("up", "down", "status", "generate", "produce", "backfill", "dataset", "train", "stream", "parity", "demo",
+                 "models", "scores"):
         assert f"  {verb} " in result.stdout

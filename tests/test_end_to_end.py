@@ -43,8 +43,10 @@ def test_every_live_transaction_scored_exactly_once_and_served_online(trained_mo
     assert max(counts.values()) == 1
     by_tx = transactions.set_index("tx_id")
     for record in scores:
-        assert set(record) == {"tx_id", "cc_num", "score", "model_version", "event_time", "online_at", "scored_at", *feature_names()}
+        assert set(record) == {
+            "tx_id", "cc_num", "score", "decision", "model_version", "event_time", "online_at", "scored_at", *feature_names()}
         assert record["model_version"] == "v1" and 0.0 <= record["score"] <= 1.0
+        assert record["decision"] == int(record["score"] >= s.scoring.threshold)
         assert record["cc_num"] == by_tx.loc[record["tx_id"], "cc_num"]
         assert record["event_time"] <= record["online_at"] <= record["scored_at"]
 

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -44,3 +46,24 @@ def test_model_on_other_features_is_refused(tmp_path):
 def test_no_model_yet(tmp_path):
     with pytest.raises(SkewlessError, match="run `skewless train` first"):
         Registry(tmp_path).load()
+
+
+def test_models_commands_list_promote_and_roll_back(tmp_path):
+    from skewless.config import load_settings
+    from tests.cli_helpers import invoke
+
+    settings = load_settings(environ={}, overrides={"data_dir": tmp_path})
+    reg, names = Registry(settings.models_dir), list(model_inputs())
+    reg.save(_booster(len(names)), names, {"rows": 200}, {"average_precision": 0.5})
+    reg.save(_booster(len(names)), names, {"rows": 300}, {"average_precision": 0.6})
+    listed = json.loads(invoke(settings, "--output", "json", "models", "list"))
+    assert [(m["version"], m["current"], m["parent"]) for m in listed] == [("v1", "", ""), ("v2", "*", "v1")]
+    assert "rolled back from v2 to v1" in invoke(settings, "models", "rollback")
+    assert reg.current() == "v1"
+    assert json.loads(invoke(settings, "models", "show"))["version"] == "v1"
+    invoke(settings, "models", "promote", "v2")
+    assert reg.current() == "v2"
+    (tmp_path / "models" / "v1" / MODEL_FILE).write_bytes(b"tampered")
+    with pytest.raises(SkewlessError, match="does not match its checksum"):
+        invoke(settings, "models", "rollback")
+    assert reg.current() == "v2"

@@ -1,0 +1,99 @@
+"""`skewless models list | show | promote | rollback` and `skewless scores tail`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import click
+
+from cli.context import Context, pass_context
+from models.registry import Registry
+from skewless.errors import SkewlessError
+from skewless.producer import true_end_offsets
+from skewless.topics import read_json
+
+
+@click.group()
+def models() -> None:
+    """The model registry under the data directory (XGBoost UBJ + metadata + checksum)."""
+
+
+def _registry(ctx: Context) -> Registry:
+    return Registry(ctx.settings.models_dir)
+
+
+@models.command(name="list")
+@pass_context
+def list_models(ctx: Context) -> None:
+    """Every version, its parent, test metrics, and which one is serving."""
+    registry = _registry(ctx)
+    current = registry.current()
+    ctx.emit([
+        {"version": m.version, "current": "*" if m.version == current else "", "parent": m.parent or "",
+         "created": m.created_at, "test AP": round(m.metrics.get("average_precision", float("nan")), 4),
+         "test ROC AUC": round(m.metrics.get("roc_auc", float("nan")), 4), "training rows": m.training.get("rows")}
+        for m in (registry.meta(v) for v in registry.versions())
+    ])
+
+
+@models.command()
+@click.argument("version", required=False)
+@pass_context
+def show(ctx: Context, version: str | None) -> None:
+    """One version's metadata (default: the current one)."""
+    registry = _registry(ctx)
+    version = version or registry.current()
+    if version is None:
+        raise SkewlessError(f"no model in {registry.root}: run `skewless train` first")
+    click.echo(json.dumps(asdict(registry.meta(version)), indent=2))
+
+
+@models.command()
+@click.argument("version")
+@pass_context
+def promote(ctx: Context, version: str) -> None:
+    """Make VERSION the one a newly started stream job scores with (checksum verified first)."""
+    registry = _registry(ctx)
+    registry.load(version)
+    registry.promote(version)
+    click.echo(f"{version} is now current")
+
+
+@models.command()
+@pass_context
+def rollback(ctx: Context) -> None:
+    """Make the current version's parent current again."""
+    registry = _registry(ctx)
+    current = registry.current()
+    parent = registry.meta(current).parent if current else None
+    if parent is None:
+        raise SkewlessError(f"{current or 'no model'} has no parent version to roll back to")
+    registry.load(parent)
+    registry.promote(parent)
+    click.echo(f"rolled back from {current} to {parent}")
+
+
+@click.group()
+def scores() -> None:
+    """The `fraud-scores` topic."""
+
+
+@scores.command()
+@click.option("-n", "--lines", default=10, show_default=True, help="Records per partition to start from, back from the end.")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new scores until Ctrl-C.")
+@pass_context
+def tail(ctx: Context, lines: int, follow: bool) -> None:
+    """The newest scores, one JSON record per line (pipe it into jq)."""
+    s = ctx.settings
+    ends = true_end_offsets(s, s.topics.scores, s.topics.partitions)
+    start = {p: max(0, end - lines) for p, end in ends.items()}
+    idle_s = 365 * 86_400.0 if follow else 2.0
+    try:
+        for record in read_json(s, s.topics.scores, from_offsets=start, idle_timeout_s=idle_s, deadline_s=idle_s):
+            click.echo(json.dumps(record, separators=(",", ":")))
+    except KeyboardInterrupt:
+        pass
+
+
+COMMANDS = (models, scores)
