@@ -13,7 +13,7 @@ import pandas as pd
 from cli.context import Context, pass_context
 from cli.data import generate
 from cli.stack import up
-from jobs.backfill import run_backfill
+from jobs.backfill import run_backfill, stage_bootstrap
 from jobs.finite_run import run_finite_stream
 from jobs.parity import run_parity
 from jobs.stream import start_stream
@@ -120,10 +120,16 @@ def train(ctx: Context, start: Any, end: Any, label_cutoff: Any, source: str, la
 
 
 @click.command()
+@click.option("--bootstrap", "bootstrap_history", type=click.Path(path_type=Path),
+              help="Read this history (and --labels) first, so windows start full; emit only what comes after it.")
+@_labels_option
 @pass_context
-def stream(ctx: Context) -> None:
+def stream(ctx: Context, bootstrap_history: Path | None, labels_path: Path | None) -> None:
     """Run the streaming job on the local mini-cluster until interrupted (Ctrl-C)."""
-    job = start_stream(ctx.settings)
+    bootstrap = None
+    if bootstrap_history:
+        bootstrap = stage_bootstrap(ctx.settings, bootstrap_history, labels_path, int(time.time() * 1000))
+    job = start_stream(ctx.settings, bootstrap=bootstrap)
     job_id = job.get_job_client().get_job_id()
     click.echo(f"Job has been submitted with JobID {job_id}")
     try:
@@ -171,8 +177,11 @@ def demo(click_ctx: click.Context, cards: int, days: int, live_count: int, rate:
 
     t = time.monotonic()
     transactions, labels = live_batch(load_population(s), live_count, rate, seed=int(time.time()))
-    click.echo(f"\nstreaming {len(transactions)} live transactions at {rate:.0f}/s through the Flink job ...")
-    run = run_finite_stream(s, transactions, labels, send=lambda producer: producer.run(transactions, labels, label_delay_s=2.0))
+    click.echo(f"\nstreaming {len(transactions)} live transactions at {rate:.0f}/s through the Flink job "
+               "(its windows first filled from the history) ...")
+    bootstrap = stage_bootstrap(s, s.history_dir / TRANSACTIONS_FILE, s.history_dir / LABELS_FILE, int(time.time() * 1000))
+    run = run_finite_stream(s, transactions, labels, bootstrap=bootstrap,
+                            send=lambda producer: producer.run(transactions, labels, label_delay_s=2.0))
     scores = pd.DataFrame(list(read_json(s, s.topics.scores, from_offsets=run.outputs_from[s.topics.scores], expect=len(transactions))))
     step("stream", t)
 

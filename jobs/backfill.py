@@ -12,7 +12,7 @@ import pandas as pd
 from jobs.event_time import late_records, split_late
 from jobs.feature_sql import feature_query, output_types
 from jobs.flink_env import create_table_env
-from jobs.sources import bind_history
+from jobs.sources import Bootstrap, bind_history
 from skewless.config import Settings
 from skewless.errors import SkewlessError
 from skewless.feast_store import OnlineWriter, write_offline
@@ -49,6 +49,7 @@ class Staged:
 
 def stage_history(
     settings: Settings, history: Path, labels: Path | None = None, limit: int | None = None, as_arrived: bool = False,
+    name: str = "history",
 ) -> Staged:
     """Normalise a history (and its labels) into the CSVs the Flink sources read; set bad rows aside.
 
@@ -62,7 +63,7 @@ def stage_history(
     rows = normalised.rows if limit is None else normalised.rows.head(limit)
     label_rows = _labels(labels, rows)
     settings.staging_dir.mkdir(parents=True, exist_ok=True)
-    transactions_csv, labels_csv = settings.staging_dir / "history.csv", settings.staging_dir / "labels.csv"
+    transactions_csv, labels_csv = settings.staging_dir / f"{name}.csv", settings.staging_dir / f"{name}-labels.csv"
     rows.to_csv(transactions_csv, index=False, header=False, na_rep="")
     label_rows.to_csv(labels_csv, index=False, header=False)
     rejected_path = None
@@ -72,6 +73,13 @@ def stage_history(
         normalised.rejected.to_csv(rejected_path, index=False)
         log.warning("rows set aside", extra={"count": len(normalised.rejected), "file": str(rejected_path)})
     return Staged(transactions_csv, labels_csv, as_arrived, rows, label_rows, len(raw), rejected_path)
+
+
+def stage_bootstrap(settings: Settings, history: Path, labels: Path | None, now_ms: int) -> Bootstrap:
+    """A history for a stream job to read first: its transactions, and the labels known by `now_ms`."""
+    staged = stage_history(settings, history, labels, name="bootstrap")
+    staged.labels[staged.labels["label_time"] <= now_ms].to_csv(staged.labels_csv, index=False, header=False)
+    return Bootstrap(staged.transactions_csv, staged.labels_csv, int(staged.rows["event_time"].max()))
 
 
 def _labels(path: Path | None, transactions: pd.DataFrame) -> pd.DataFrame:

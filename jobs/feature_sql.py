@@ -164,8 +164,13 @@ def _label_rows(computed: tuple[Feature, ...]) -> str:
     return f"SELECT {', '.join(columns)}, et, is_fraud FROM {LABELS_VIEW}"
 
 
-def feature_query(features: tuple[Feature, ...] = FEATURES) -> str:
-    """The SQL producing one row per on-time transaction, with `output_columns()` in that order."""
+def feature_query(features: tuple[Feature, ...] = FEATURES, emit_after_ms: int | None = None) -> str:
+    """The SQL producing one row per on-time transaction, with `output_columns()` in that order.
+
+    `emit_after_ms` keeps only transactions after that event time: a stream job reads a
+    history first to fill its windows (a bootstrap) and emits only what comes after.
+    """
+    emitted = "event_time IS NOT NULL" + (f" AND event_time > {emit_after_ms}" if emit_after_ms is not None else "")
     layers: list[str] = []
 
     def below() -> str:
@@ -185,8 +190,8 @@ def feature_query(features: tuple[Feature, ...] = FEATURES) -> str:
         for rate in rates:
             layers.append(_label_layer(rate, below()))
         final = [*OUTPUT_KEYS, *(f.name if f in computed else _output_expression(f) for f in features)]
-        body = f"SELECT {', '.join(final)} FROM {below()} WHERE event_time IS NOT NULL"
+        body = f"SELECT {', '.join(final)} FROM {below()} WHERE {emitted}"
     else:
-        body = f"SELECT {', '.join(keys + [_output_expression(f) for f in features])} FROM {below()}"
+        body = f"SELECT {', '.join(keys + [_output_expression(f) for f in features])} FROM {below()} WHERE {emitted}"
     ctes = ",\n".join(f"l{i} AS ({sql})" for i, sql in enumerate(layers))
     return f"WITH {ctes}\n{body}" if layers else body

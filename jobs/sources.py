@@ -8,6 +8,7 @@ millisecond as a transaction is not yet known to it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from pyflink.table import TableEnvironment
@@ -31,13 +32,14 @@ def _with(options: dict[str, str]) -> str:
     return ", ".join(f"'{k}' = '{v}'" for k, v in options.items())
 
 
-def _create(t_env: TableEnvironment, settings: Settings, table: str, options: dict[str, str]) -> None:
+def _create(t_env: TableEnvironment, settings: Settings, table: str, options: dict[str, str], prefix: str = "") -> None:
     columns = COLUMNS[table].format(lateness_ms=settings.features.allowed_lateness_ms)
-    t_env.execute_sql(f"CREATE TEMPORARY TABLE {table} ({columns}) WITH ({_with(options)})")
+    t_env.execute_sql(f"CREATE TEMPORARY TABLE {prefix}{table} ({columns}) WITH ({_with(options)})")
 
 
 def bind_history(
     t_env: TableEnvironment, settings: Settings, transactions_csv: Path, labels_csv: Path, as_arrived: bool = False,
+    prefix: str = "",
 ) -> None:
     """Bounded: staged, normalised, header-less CSVs in COLUMNS order (see jobs.backfill).
 
@@ -48,7 +50,19 @@ def bind_history(
         options = {"connector": "filesystem", "path": str(path.resolve()), "format": "csv", "csv.null-literal": ""}
         if as_arrived:
             options["scan.watermark.emit.strategy"] = "on-event"
-        _create(t_env, settings, table, options)
+        _create(t_env, settings, table, options, prefix)
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """History a stream job reads before Kafka, so its windows start as full as the backfill's.
+
+    Rows with event_time up to `until_ms` only fill windows: they are not scored or emitted.
+    """
+
+    transactions_csv: Path
+    labels_csv: Path
+    until_ms: int
 
 
 def offsets_option(offsets: dict[int, int]) -> str:
@@ -61,6 +75,7 @@ Offsets = dict[str, dict[int, int]]
 
 def bind_kafka(
     t_env: TableEnvironment, settings: Settings, start_offsets: Offsets | None = None, stop_offsets: Offsets | None = None,
+    bootstrap: Bootstrap | None = None,
 ) -> None:
     """Unbounded unless `stop_offsets` (partition -> offset to stop before) is given.
 
@@ -70,7 +85,12 @@ def bind_kafka(
     Stop offsets are what a finite run (demo, test, parity check) uses to end: the
     source then finishes, Flink emits a final watermark and every buffered row is
     flushed. The embedded broker's own end offsets cannot be used for that (STACK.md).
+
+    With a `bootstrap`, each table is the union of the history file and the topic:
+    the history's rows come first in event time, and the union's watermark waits for
+    the file until it is read.
     """
+    prefix = "live_" if bootstrap else ""
     for table, topic in ((RAW_TRANSACTIONS, settings.topics.transactions), (RAW_LABELS, settings.topics.labels)):
         options = {
             "connector": "kafka",
@@ -94,4 +114,10 @@ def bind_kafka(
             options["scan.bounded.specific-offsets"] = offsets_option(stop_offsets[topic])
         elif table == RAW_LABELS and settings.features.labels_idle_timeout_s:
             options["scan.watermark.idle-timeout"] = f"{settings.features.labels_idle_timeout_s} s"
-        _create(t_env, settings, table, options)
+        _create(t_env, settings, table, options, prefix)
+    if bootstrap:
+        bind_history(t_env, settings, bootstrap.transactions_csv, bootstrap.labels_csv, prefix="history_")
+        for table in (RAW_TRANSACTIONS, RAW_LABELS):
+            t_env.execute_sql(
+                f"CREATE TEMPORARY VIEW {table} AS SELECT * FROM history_{table} UNION ALL SELECT * FROM live_{table}"
+            )

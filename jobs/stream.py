@@ -14,7 +14,7 @@ from jobs.event_time import Flagged, late_records, split_late
 from jobs.feature_sql import feature_query
 from jobs.flink_env import create_table_env
 from jobs.serving import SCORE_FIELDS, score_and_serve
-from jobs.sources import Offsets, bind_kafka
+from jobs.sources import Bootstrap, Offsets, bind_kafka
 from skewless.config import Settings
 
 CHECKPOINT_INTERVAL = "10 s"
@@ -59,7 +59,10 @@ def _late_insert(
     return _kafka(settings, topic, schema, key), table
 
 
-def start_stream(settings: Settings, start_offsets: Offsets | None = None, stop_offsets: Offsets | None = None) -> TableResult:
+def start_stream(
+    settings: Settings, start_offsets: Offsets | None = None, stop_offsets: Offsets | None = None,
+    bootstrap: Bootstrap | None = None,
+) -> TableResult:
     """Submit the streaming job; returns at once (call `.wait()` to block until it ends)."""
     t_env = create_table_env(settings, "latency", {
         "execution.checkpointing.interval": CHECKPOINT_INTERVAL,
@@ -69,9 +72,10 @@ def start_stream(settings: Settings, start_offsets: Offsets | None = None, stop_
         "execution.checkpointing.dir": settings.checkpoints_dir.resolve().as_uri(),
         "execution.checkpointing.tolerable-failed-checkpoints": "3",
     })
-    bind_kafka(t_env, settings, start_offsets, stop_offsets)
+    bind_kafka(t_env, settings, start_offsets, stop_offsets, bootstrap)
     transactions, labels = split_late(t_env)
-    scores = t_env.sql_query(feature_query()).map(score_and_serve(settings))
+    features = feature_query(emit_after_ms=bootstrap.until_ms if bootstrap else None)
+    scores = t_env.sql_query(features).map(score_and_serve(settings))
     statements = t_env.create_statement_set()
     statements.add_insert(_scores_sink(settings), scores)
     statements.add_insert(*_late_insert(t_env, settings, transactions, settings.topics.late_transactions, "cc_num"))

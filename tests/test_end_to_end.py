@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from bench import pandas_features
+from jobs.backfill import stage_bootstrap
 from jobs.finite_run import run_finite_stream
 from jobs.parity import with_disorder
 from skewless.feast_store import read_online, served_features_dir
-from skewless.history import live_batch, load_population
+from skewless.history import LABELS_FILE, TRANSACTIONS_FILE, live_batch, load_population
 from skewless.producer import true_end_offsets
+from skewless.schema import normalise_transactions, read_table
 from skewless.topics import ensure_topics, read_json, read_records
 from tests.cli_helpers import invoke
-from udfs.features import CARD, feature_names
+from udfs.features import CARD, FEATURES, LabelRate, feature_names
 
 pytestmark = pytest.mark.integration
 
@@ -29,10 +34,38 @@ def test_status_sees_the_running_stack(trained_model):
     assert status["model"] == "v1" and status["feast registry"] == "applied"
 
 
-def test_every_live_transaction_scored_exactly_once_and_served_online(trained_model):
+@pytest.fixture(scope="module")
+def live_run(trained_model):
+    """300 live transactions through a stream job bootstrapped from the generated history."""
     s = trained_model
     transactions, labels = live_batch(load_population(s), count=300, rate=150, seed=5)
-    run = run_finite_stream(s, transactions, labels, send=lambda producer: producer.run(transactions, labels, label_delay_s=0.5))
+    history, history_labels = s.history_dir / TRANSACTIONS_FILE, s.history_dir / LABELS_FILE
+    bootstrap = stage_bootstrap(s, history, history_labels, int(time.time() * 1000))
+    run = run_finite_stream(s, transactions, labels, bootstrap=bootstrap,
+                            send=lambda producer: producer.run(transactions, labels, label_delay_s=0.5))
+    return s, transactions, labels, run
+
+
+def test_bootstrapped_stream_features_equal_an_independent_computation_over_history_and_live(live_run):
+    """No train/serve skew on day one: a fresh stream job's windows hold the history, as the backfill's do."""
+    s, transactions, _, run = live_run
+    scores = pd.DataFrame(read_json(s, s.topics.scores, from_offsets=run.outputs_from[s.topics.scores],
+                                    expect=len(transactions), idle_timeout_s=20)).set_index("tx_id")
+    history = normalise_transactions(read_table(s.history_dir / TRANSACTIONS_FILE), "history").rows
+    live = transactions.assign(event_time=scores.loc[transactions["tx_id"], "event_time"].to_numpy())  # as sent
+    known_labels = pd.read_parquet(s.history_dir / LABELS_FILE).iloc[:0]  # label rates are checked by parity
+    reference = pandas_features.compute(pd.concat([history, live], ignore_index=True), known_labels).set_index("tx_id")
+    compared = [f.name for f in FEATURES if not isinstance(f, LabelRate)]
+    assert scores.loc[live["tx_id"], "amount_count_card_30d"].gt(1).mean() > 0.5, "history should fill the 30-day windows"
+    for name in compared:
+        a = scores.loc[live["tx_id"], name].to_numpy(float)
+        b = reference.loc[live["tx_id"], name].to_numpy(float)
+        agree = np.isclose(a, b, rtol=1e-9, atol=1e-6) | (np.isnan(a) & np.isnan(b))
+        assert agree.all(), f"{name}: {(~agree).sum()} live rows differ from history+live computed in pandas"
+
+
+def test_every_live_transaction_scored_exactly_once_and_served_online(live_run):
+    s, transactions, labels, run = live_run
     assert run.produced.transactions == len(transactions)
 
     wanted = set(transactions["tx_id"])
