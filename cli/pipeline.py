@@ -177,11 +177,8 @@ def demo(click_ctx: click.Context, cards: int, days: int, live_count: int, rate:
 
     t = time.monotonic()
     transactions, labels = live_batch(load_population(s), live_count, rate, seed=int(time.time()))
-    click.echo(f"\nstreaming {len(transactions)} live transactions at {rate:.0f}/s through the Flink job "
-               "(its windows first filled from the history) ...")
-    bootstrap = stage_bootstrap(s, s.history_dir / TRANSACTIONS_FILE, s.history_dir / LABELS_FILE, int(time.time() * 1000))
-    run = run_finite_stream(s, transactions, labels, bootstrap=bootstrap,
-                            send=lambda producer: producer.run(transactions, labels, label_delay_s=2.0))
+    click.echo(f"\nstreaming {len(transactions)} live transactions at {rate:.0f}/s through the Flink job ...")
+    run = run_finite_stream(s, transactions, labels, send=lambda producer: producer.run(transactions, labels, label_delay_s=2.0))
     scores = pd.DataFrame(list(read_json(s, s.topics.scores, from_offsets=run.outputs_from[s.topics.scores], expect=len(transactions))))
     step("stream", t)
 

@@ -18,7 +18,6 @@ import pandas as pd
 from pyflink.common import JobStatus
 from pyflink.table import TableResult
 
-from jobs.flink_rest import vertex_states
 from jobs.sources import Bootstrap, Offsets
 from jobs.stream import start_stream
 from skewless.config import Settings
@@ -56,8 +55,6 @@ def run_finite_stream(
     job = start_stream(settings, start_offsets=start, stop_offsets=stop, bootstrap=bootstrap)
     log.info("stream job submitted", extra={"start": start, "stop": stop})
     _wait_running(job)
-    if bootstrap:
-        _wait_bootstrapped(settings, job)
 
     outcome: list[ProduceReport | BaseException] = []
     producer = LiveProducer(settings)
@@ -87,18 +84,6 @@ def _wait_running(job: TableResult, timeout_s: float = 120.0) -> None:
     while client.get_job_status().result() != JobStatus.RUNNING:
         if time.monotonic() > deadline or _finished(job, poll_ms=200):
             raise SkewlessError(f"the streaming job did not start within {timeout_s:.0f}s (status {client.get_job_status().result()})")
-
-
-def _wait_bootstrapped(settings: Settings, job: TableResult, timeout_s: float = 900.0) -> None:
-    """Produce only once the history sources are read, so live latency does not include the bootstrap."""
-    job_id = str(job.get_job_client().get_job_id())
-    deadline = time.monotonic() + timeout_s
-    while True:
-        history = {name: state for name, state in vertex_states(settings, job_id).items() if "history_" in name}
-        if history and all(state == "FINISHED" for state in history.values()):
-            return
-        if time.monotonic() > deadline or _finished(job, poll_ms=500):
-            raise SkewlessError(f"the stream job did not finish reading its bootstrap history within {timeout_s:.0f}s")
 
 
 def _finished(job: TableResult, poll_ms: int = 500) -> bool:

@@ -44,7 +44,6 @@ def flink_options(settings: Settings, profile: Profile) -> dict[str, str]:
         "pipeline.auto-watermark-interval": f"{f.watermark_interval_ms} ms",
         "pipeline.jars": ";".join(jar.resolve().as_uri() for jar in jars),
         "table.local-time-zone": "UTC",
-        "rest.bind-port": f.rest_ports,
         "restart-strategy.type": "fixed-delay",
         "restart-strategy.fixed-delay.attempts": str(f.restart_attempts),
         "restart-strategy.fixed-delay.delay": "2 s",

@@ -54,8 +54,6 @@ class FlinkSettings(_Section):
     arrow_batch_size: int = Field(1000, ge=1)
     buffer_timeout_ms: int = Field(5, ge=0)
     watermark_interval_ms: int = Field(50, ge=1)
-    rest_ports: str = "8081-8099"
-    """Ports the local mini-cluster's REST API may bind (the first free one): job and operator state."""
     restart_attempts: int = Field(3, ge=0)
     """A failing job is retried this often, then fails (Flink's default with checkpoints is forever)."""
     options: dict[str, str] = {}
