@@ -20,8 +20,11 @@ def _window(frame: pd.DataFrame, f: WindowAgg) -> pd.Series:
     ordered = frame.sort_values([f.entity.key, "event_time", "tx_id"], kind="stable")
     stamped = ordered.set_index(pd.to_datetime(ordered["event_time"], unit="ms"))
     rolled = stamped.groupby(f.entity.key, sort=False)[f.column].rolling(f"{f.window_s}s", closed="both")
-    values = getattr(rolled, _ROLLING[f.how])().to_numpy()
-    return pd.Series(values, index=ordered.index).reindex(frame.index)
+    values = pd.Series(getattr(rolled, _ROLLING[f.how])().to_numpy(), index=ordered.index)
+    # pandas ends a window at the row; a time window holds every transaction of that
+    # millisecond (Flink's RANGE peers): give same-time rows the last one's value.
+    values = values.groupby([ordered[f.entity.key], ordered["event_time"]], sort=False).transform("last")
+    return values.reindex(frame.index)
 
 
 def _previous(frame: pd.DataFrame, f: PrevTx) -> pd.Series:

@@ -6,10 +6,12 @@ import json
 from dataclasses import asdict
 
 import click
+from kafka.errors import KafkaError
 
 from cli.context import Context, pass_context
 from models.registry import Registry
 from skewless.errors import SkewlessError
+from skewless.model_updates import publish
 from skewless.producer import true_end_offsets
 from skewless.topics import read_json
 
@@ -49,28 +51,37 @@ def show(ctx: Context, version: str | None) -> None:
     click.echo(json.dumps(asdict(registry.meta(version)), indent=2))
 
 
+def _make_current(ctx: Context, version: str) -> None:
+    """Checksum first, then the registry pointer, then the broadcast to running stream jobs."""
+    registry = _registry(ctx)
+    registry.load(version)
+    registry.promote(version)
+    try:
+        publish(ctx.settings, version)
+    except KafkaError as exc:
+        click.echo(f"warning: {version} is current on disk, but no running stream job was told "
+                   f"({ctx.settings.topics.model_updates} unreachable: {exc})", err=True)
+
+
 @models.command()
 @click.argument("version")
 @pass_context
 def promote(ctx: Context, version: str) -> None:
-    """Make VERSION the one a newly started stream job scores with (checksum verified first)."""
-    registry = _registry(ctx)
-    registry.load(version)
-    registry.promote(version)
+    """Make VERSION current, in the registry and in running stream jobs (no restart)."""
+    _make_current(ctx, version)
     click.echo(f"{version} is now current")
 
 
 @models.command()
 @pass_context
 def rollback(ctx: Context) -> None:
-    """Make the current version's parent current again."""
+    """Make the current version's parent current again, in running stream jobs too."""
     registry = _registry(ctx)
     current = registry.current()
     parent = registry.meta(current).parent if current else None
     if parent is None:
         raise SkewlessError(f"{current or 'no model'} has no parent version to roll back to")
-    registry.load(parent)
-    registry.promote(parent)
+    _make_current(ctx, parent)
     click.echo(f"rolled back from {current} to {parent}")
 
 

@@ -17,6 +17,7 @@ from jobs.feature_sql import output_columns
 from models.scoring import Scorer
 from skewless.config import Settings
 from skewless.feast_store import OnlineWriter, ServedLog
+from skewless.model_updates import ModelFollower
 from udfs.features import FEATURES, feature_names
 
 _FLINK_TYPES = {"float64": DataTypes.DOUBLE(), "int64": DataTypes.BIGINT()}
@@ -44,28 +45,36 @@ class ScoreAndServe(ScalarFunction):
         self.settings = settings
 
     def open(self, function_context: FunctionContext) -> None:
-        self.scorer = Scorer(self.settings.models_dir)
+        loaded_at = int(time.time() * 1000)
+        self.scorer = Scorer.from_registry(self.settings.models_dir)
+        self.follower = ModelFollower(self.settings, loaded_at, self._switch)
         self.online = OnlineWriter(self.settings)
         self.served = ServedLog(self.settings)
         self.freshness = function_context.get_metric_group().add_group("skewless").distribution("feature_freshness_ms")
 
+    def _switch(self, booster, meta) -> None:
+        """Called from the follower thread: one reference assignment, so a bundle sees one model."""
+        self.scorer = Scorer(booster, meta)
+
     def eval(self, rows: pd.DataFrame) -> pd.DataFrame:
         """`rows` arrive positionally: the planner renames computed columns ($7, f0, ...)."""
+        scorer = self.scorer  # the whole bundle is scored, and labelled, by this one version
         rows = rows.set_axis(list(output_columns()), axis="columns")
         self.online.write(rows)
         online_at = int(time.time() * 1000)
         self.freshness.update(int(online_at - rows["event_time"].min()))  # the stalest row of the bundle
         self.served.append(rows)
-        scores = self.scorer.score(rows)
+        scores = scorer.score(rows)
         head = pd.DataFrame({
             "tx_id": rows["tx_id"], "cc_num": rows["cc_num"], "score": scores.astype("float64"),
             "decision": (scores >= self.settings.scoring.threshold).astype("int32"),
-            "model_version": self.scorer.version, "event_time": rows["event_time"],
+            "model_version": scorer.version, "event_time": rows["event_time"],
             "online_at": online_at, "scored_at": int(time.time() * 1000),
         })
         return pd.concat([head, rows[list(feature_names())]], axis=1)
 
     def close(self) -> None:
+        self.follower.close()
         self.served.flush()
 
 

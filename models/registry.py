@@ -37,8 +37,12 @@ class ModelMeta:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256_of(path.read_bytes())
 
 
 class Registry:

@@ -10,22 +10,28 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import xgboost as xgb
 
-from models.registry import Registry
+from models.registry import ModelMeta, Registry
 from skewless.errors import SkewlessError
 from udfs.features import model_inputs
 
 
 class Scorer:
-    def __init__(self, registry_root: Path, version: str | None = None) -> None:
-        self.booster, self.meta = Registry(registry_root).load(version)
+    """One model version, checked against the pipeline's features; immutable once built."""
+
+    def __init__(self, booster: xgb.Booster, meta: ModelMeta) -> None:
         expected = list(model_inputs())
-        if self.meta.features != expected:
+        if meta.features != expected:
             raise SkewlessError(
-                f"model {self.meta.version} was trained on features {self.meta.features}, "
+                f"model {meta.version} was trained on features {meta.features}, "
                 f"but the pipeline computes {expected}: retrain with `skewless train`"
             )
-        self.features = expected
+        self.booster, self.meta, self.features = booster, meta, expected
+
+    @classmethod
+    def from_registry(cls, registry_root: Path, version: str | None = None) -> Scorer:
+        return cls(*Registry(registry_root).load(version))
 
     @property
     def version(self) -> str:
