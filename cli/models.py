@@ -1,4 +1,4 @@
-"""`skewless models list | show | promote | rollback` and `skewless scores tail`."""
+"""`skewless models list | show | promote | rollback`, `skewless learn` and `skewless scores tail`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import click
 from kafka.errors import KafkaError
 
 from cli.context import Context, pass_context
+from models.online import UpdatePolicy
 from models.registry import Registry
 from skewless.errors import SkewlessError
+from skewless.learner import Learner
 from skewless.model_updates import publish
 from skewless.producer import true_end_offsets
 from skewless.topics import read_json
@@ -85,6 +87,26 @@ def rollback(ctx: Context) -> None:
     click.echo(f"rolled back from {current} to {parent}")
 
 
+@click.command()
+@click.option("--every-labels", default=500, show_default=True, help="Propose a candidate after this many new labels.")
+@click.option("--every-seconds", default=300.0, show_default=True, help="... or this often, if any label came in.")
+@click.option("--once", is_flag=True, help="Read what the topics hold until idle, propose once, exit.")
+@click.option("--from-beginning", is_flag=True, help="Read the topics from the start (default: from now).")
+@pass_context
+def learn(ctx: Context, every_labels: int, every_seconds: float, once: bool, from_beginning: bool) -> None:
+    """Keep the model fresh: labels joined with served features -> warm-started candidate -> gate -> promote."""
+    policy = UpdatePolicy(threshold=ctx.settings.scoring.threshold)
+    learner = Learner(ctx.settings, policy, every_labels, every_seconds)
+    try:
+        report = learner.run(once=once, from_beginning=from_beginning)
+    except KeyboardInterrupt:
+        report = learner.report
+    ctx.emit({"scores read": report.scores_read, "labels read": report.labels_read,
+              "labelled served rows": report.labelled}, title="learn")
+    if report.decisions:
+        ctx.emit(report.decisions, title="\ndecisions")
+
+
 @click.group()
 def scores() -> None:
     """The `fraud-scores` topic."""
@@ -107,4 +129,4 @@ def tail(ctx: Context, lines: int, follow: bool) -> None:
         pass
 
 
-COMMANDS = (models, scores)
+COMMANDS = (models, learn, scores)

@@ -32,6 +32,8 @@ class ModelMeta:
     sha256: str
     created_at: str
     parent: str | None = None
+    features_hash: str = ""
+    """sha256 of the ordered feature list: equal hashes, same inputs in the same order."""
     xgboost_version: str = xgb.__version__
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
@@ -43,6 +45,10 @@ def sha256_of(data: bytes) -> str:
 
 def _sha256(path: Path) -> str:
     return sha256_of(path.read_bytes())
+
+
+def features_hash(features: list[str]) -> str:
+    return sha256_of(json.dumps(features).encode())
 
 
 class Registry:
@@ -70,6 +76,7 @@ class Registry:
         meta = ModelMeta(
             version=version, features=features, sha256=_sha256(tmp / MODEL_FILE),
             created_at=datetime.now(UTC).isoformat(timespec="seconds"), parent=self.current(),
+            features_hash=features_hash(features),
             training=training, metrics=metrics,
         )
         (tmp / META_FILE).write_text(json.dumps(asdict(meta), indent=2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 
@@ -11,7 +12,7 @@ import xgboost as xgb
 
 from jobs.finite_run import run_finite_stream
 from jobs.parity import with_disorder
-from models.registry import Registry
+from models.registry import Registry, features_hash
 from skewless.history import live_batch, load_population
 from skewless.producer import true_end_offsets
 from skewless.topics import read_json
@@ -57,3 +58,24 @@ def test_promotion_switches_the_running_job_atomically(trained_model):
     assert versions[0] == before and versions[-1] == candidate
     switched = versions.index(candidate)
     assert set(versions[switched:]) == {candidate}, "a score by the old model after the switch"
+
+
+def test_learn_joins_labels_with_served_features_and_decides(trained_model):
+    """`skewless learn --once`: every label meets the features its transaction was scored with."""
+    s = trained_model
+    registry = Registry(s.models_dir)
+    before = registry.current()
+    transactions, labels = live_batch(load_population(s), count=200, rate=200, seed=31)
+    run_finite_stream(s, transactions, labels, send=lambda producer: producer.run(transactions, labels, label_delay_s=0.2))
+    try:
+        out = invoke(s, "learn", "--once", "--from-beginning")
+        labelled = int(re.search(r"labelled served rows\s+(\d+)", out).group(1))
+        assert labelled >= len(transactions)
+        assert "decisions" in out and ("promote" in out or "no fraud" in out or "keep serving" in out)
+        if registry.current() != before:
+            meta = registry.meta(registry.current())
+            assert meta.parent == before and meta.training["kind"] == "warm start"
+            assert meta.features_hash == features_hash(list(model_inputs()))
+            assert meta.training["trees_total"] == registry.load(before)[0].num_boosted_rounds() + meta.training["trees_added"]
+    finally:
+        invoke(s, "models", "promote", before)

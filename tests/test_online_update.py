@@ -1,0 +1,61 @@
+"""Warm-started candidates: weights for hard rows, and a gate that only promotes what holds up."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from models.online import UpdatePolicy, propose, sample_weights
+from udfs.features import model_inputs
+
+NAMES = list(model_inputs())
+
+
+def test_misclassified_and_barely_classified_rows_weigh_more():
+    y = np.array([1, 0, 1, 0, 1, 0])
+    p = np.array([0.9, 0.55, 0.2, 0.1, 0.55, 0.45])
+    assert sample_weights(y, p, UpdatePolicy(threshold=0.5, margin=0.1)).tolist() == [1, 3, 3, 1, 2, 2]
+
+
+def _world(n: int, seed: int, new_pattern: bool) -> pd.DataFrame:
+    """Fraud is a high amount; in the new pattern, also a high merchant 1-hour count."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.normal(size=(n, len(NAMES))), columns=NAMES)
+    fraud = frame["amount"] > 1.8
+    if new_pattern:
+        fraud |= frame["amount_count_merchant_1h"] > 1.8
+    return frame.assign(is_fraud=fraud.astype(int), event_time=np.arange(n), tx_id=[f"t{i}" for i in range(n)])
+
+
+def _serving_model() -> xgb.Booster:
+    old = _world(4000, 1, new_pattern=False)
+    data = xgb.DMatrix(old[NAMES].to_numpy(np.float32), label=old["is_fraud"], feature_names=NAMES)
+    return xgb.train({"objective": "binary:logistic", "max_depth": 3}, data, num_boost_round=20)
+
+
+def test_a_candidate_that_learns_the_new_pattern_is_promoted():
+    serving = _serving_model()
+    decision = propose(serving, _world(4000, 2, new_pattern=True), UpdatePolicy())
+    assert decision.promote, decision.reason
+    assert decision.candidate_ap > decision.current_ap + 0.05
+    assert decision.candidate.num_boosted_rounds() == serving.num_boosted_rounds() + UpdatePolicy().rounds  # warm start
+    assert serving.num_boosted_rounds() == 20  # the serving model is untouched
+
+
+def test_the_gate_refuses_what_it_cannot_judge_or_grow():
+    serving = _serving_model()
+    quiet = _world(2000, 3, new_pattern=False).assign(is_fraud=0)
+    assert not propose(serving, quiet, UpdatePolicy()).promote
+    assert "no fraud" in propose(serving, quiet, UpdatePolicy()).reason
+    capped = propose(serving, _world(2000, 4, new_pattern=True), UpdatePolicy(max_trees=30))
+    assert not capped.promote and "retrain from scratch" in capped.reason
+
+
+def test_a_worse_candidate_is_kept_out():
+    serving = _serving_model()
+    flipped = _world(4000, 5, new_pattern=False)
+    older = flipped.index < 2800  # the training part learns the opposite of what the held-out part shows
+    flipped.loc[older, "is_fraud"] = 1 - flipped.loc[older, "is_fraud"]
+    decision = propose(serving, flipped, UpdatePolicy(rounds=40))
+    assert not decision.promote and "keep serving" in decision.reason
