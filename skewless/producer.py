@@ -89,7 +89,7 @@ class LiveProducer:
         self.settings = settings
         self.partitions = settings.topics.partitions
         self.producer = KafkaProducer(
-            bootstrap_servers=settings.kafka.bootstrap_servers, linger_ms=2, acks=1,
+            bootstrap_servers=settings.kafka.bootstrap_servers, linger_ms=2, acks=1, enable_idempotence=False,
         )
 
     def run(
