@@ -18,7 +18,7 @@ from models.scoring import Scorer
 from skewless.config import Settings
 from skewless.feast_store import OnlineWriter, ServedLog
 from skewless.model_updates import ModelFollower
-from udfs.features import FEATURES, feature_names
+from udfs.features import FEATURES, TRANSACTION_INPUTS, model_inputs
 
 _FLINK_TYPES = {"float64": DataTypes.DOUBLE(), "int64": DataTypes.BIGINT()}
 SCORE_FIELDS = (
@@ -30,9 +30,10 @@ SCORE_FIELDS = (
     ("event_time", DataTypes.BIGINT()),
     ("online_at", DataTypes.BIGINT()),
     ("scored_at", DataTypes.BIGINT()),
+    *((name, DataTypes.DOUBLE()) for name in TRANSACTION_INPUTS),
     *((f.name, _FLINK_TYPES[f.dtype]) for f in FEATURES),
 )
-"""A score record: who, the score, and the feature values it was computed from (flat).
+"""A score record: who, the score, and every model input it was computed from (flat).
 
 `decision` is 1 when the score reaches `scoring.threshold` (block or review). `online_at`
 is when the feature values were visible in the online store: minus `event_time`, the
@@ -71,7 +72,7 @@ class ScoreAndServe(ScalarFunction):
             "model_version": scorer.version, "event_time": rows["event_time"],
             "online_at": online_at, "scored_at": int(time.time() * 1000),
         })
-        return pd.concat([head, rows[list(feature_names())]], axis=1)
+        return pd.concat([head, rows[list(model_inputs())]], axis=1)
 
     def close(self) -> None:
         self.follower.close()

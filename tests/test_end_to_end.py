@@ -20,7 +20,7 @@ from skewless.producer import true_end_offsets
 from skewless.schema import normalise_transactions, read_table
 from skewless.topics import ensure_topics, read_json, read_records
 from tests.cli_helpers import invoke
-from udfs.features import CARD, FEATURES, LabelRate, feature_names
+from udfs.features import CARD, FEATURES, LabelRate, feature_names, model_inputs
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +77,7 @@ def test_every_live_transaction_scored_exactly_once_and_served_online(live_run):
     by_tx = transactions.set_index("tx_id")
     for record in scores:
         assert set(record) == {
-            "tx_id", "cc_num", "score", "decision", "model_version", "event_time", "online_at", "scored_at", *feature_names()}
+            "tx_id", "cc_num", "score", "decision", "model_version", "event_time", "online_at", "scored_at", *model_inputs()}
         assert record["model_version"] == "v1" and 0.0 <= record["score"] <= 1.0
         assert record["decision"] == int(record["score"] >= s.scoring.threshold)
         assert record["cc_num"] == by_tx.loc[record["tx_id"], "cc_num"]

@@ -59,3 +59,18 @@ def test_a_worse_candidate_is_kept_out():
     flipped.loc[older, "is_fraud"] = 1 - flipped.loc[older, "is_fraud"]
     decision = propose(serving, flipped, UpdatePolicy(rounds=40))
     assert not decision.promote and "keep serving" in decision.reason
+
+
+def test_learner_joins_a_label_with_its_served_features_in_either_order(tmp_path):
+    from skewless.config import load_settings
+    from skewless.learner import Learner
+
+    s = load_settings(environ={}, overrides={"data_dir": tmp_path})
+    learner = Learner(s, UpdatePolicy())
+    served = {name: 1.0 for name in NAMES} | {"tx_id": "a", "event_time": 5, "model_version": "v1"}
+    assert learner._take(s.topics.scores, served) == 0
+    assert learner._take(s.topics.labels, {"tx_id": "a", "merchant_id": "m", "is_fraud": 1, "label_time": 9}) == 1
+    assert learner._take(s.topics.labels, {"tx_id": "b", "merchant_id": "m", "is_fraud": 0, "label_time": 9}) == 0
+    assert learner._take(s.topics.scores, {**served, "tx_id": "b"}) == 1
+    rows = list(learner.labelled)
+    assert [(r["tx_id"], r["is_fraud"], r["amount"]) for r in rows] == [("a", 1, 1.0), ("b", 0, 1.0)]
