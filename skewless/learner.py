@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ class Learner:
         self.unmatched: _Bounded = _Bounded(retention)
         self.labelled: deque[dict[str, Any]] = deque(maxlen=window)
         self.report = LearnReport()
+        self.stopped = threading.Event()
+        self.last_label_at_ms = 0
 
     def run(self, once: bool = False, from_beginning: bool = False, idle_s: float = 3.0) -> LearnReport:
         """Follow both topics; with `once`, read until idle, propose once, and return."""
@@ -65,8 +68,8 @@ class Learner:
             consumer.assign([TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or {0})])
             consumer.seek_to_beginning() if from_beginning else consumer.seek_to_end()
             new_labels, last_update, last_record = 0, time.monotonic(), time.monotonic()
-            while True:
-                batch = consumer.poll(timeout_ms=500)
+            while not self.stopped.is_set():
+                batch = consumer.poll(timeout_ms=200)
                 for tp, records in batch.items():
                     for record in records:
                         new_labels += self._take(tp.topic, json.loads(record.value))
@@ -79,8 +82,12 @@ class Learner:
                 if not once and due:
                     self._update()
                     new_labels, last_update = 0, time.monotonic()
+            return self.report
         finally:
             consumer.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
 
     def _take(self, topic: str, value: dict[str, Any]) -> int:
         """Returns 1 when a label met its served features."""
@@ -97,6 +104,7 @@ class Learner:
         if label is None or value is None:
             return 0
         self.labelled.append({**value, "is_fraud": int(label["is_fraud"]), "label_time": label["label_time"]})
+        self.last_label_at_ms = int(time.time() * 1000)
         self.report.labelled += 1
         return 1
 
@@ -107,7 +115,8 @@ class Learner:
         current, meta = registry.load()
         frame = pd.DataFrame(list(self.labelled))
         decision = propose(current, frame, self.policy)
-        record: dict[str, Any] = {"serving": meta.version, "rows": len(frame), "promoted": "", "reason": decision.reason}
+        record: dict[str, Any] = {"serving": meta.version, "rows": len(frame), "promoted": "", "reason": decision.reason,
+                                  "last_label_at_ms": self.last_label_at_ms}
         if decision.promote and decision.candidate is not None:
             training = {
                 "kind": "warm start", "window_start_ms": int(frame["event_time"].min()),
@@ -119,7 +128,7 @@ class Learner:
                        "holdout_rows": float(decision.holdout_rows), "holdout_positives": float(decision.holdout_positives)}
             new = registry.save(decision.candidate, list(model_inputs()), training, metrics, promote=True)
             publish(self.settings, new.version)
-            record["promoted"] = new.version
+            record.update(promoted=new.version, published_at_ms=int(time.time() * 1000))
         log.info("update decided", extra=record)
         self.report.decisions.append(record)
         return decision
