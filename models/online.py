@@ -17,8 +17,8 @@ import pandas as pd
 import xgboost as xgb
 
 from models.metrics import average_precision
-from models.train import PARAMS
-from udfs.features import model_inputs
+from models.scoring import input_matrix
+from models.train import PARAMS, training_matrix
 
 
 @dataclass(frozen=True)
@@ -58,17 +58,14 @@ def sample_weights(y: np.ndarray, p: np.ndarray, policy: UpdatePolicy) -> np.nda
     return weights
 
 
-def _matrix(frame: pd.DataFrame) -> np.ndarray:
-    return frame[list(model_inputs())].to_numpy(np.float32, na_value=np.nan)
-
-
 def propose(current: xgb.Booster, labelled: pd.DataFrame, policy: UpdatePolicy) -> Decision:
     """Train a candidate on the older part of `labelled` (features + is_fraud + event_time) and gate it on the newest."""
     frame = labelled.sort_values(["event_time", "tx_id"], kind="stable")
     split = int(len(frame) * (1 - policy.holdout_share))
     train, holdout = frame.iloc[:split], frame.iloc[split:]
     positives = int(holdout["is_fraud"].sum())
-    current_ap = average_precision(holdout["is_fraud"].to_numpy(), current.inplace_predict(_matrix(holdout))) if positives else float("nan")
+    held_out, held_out_y = input_matrix(holdout), holdout["is_fraud"].to_numpy()
+    current_ap = average_precision(held_out_y, current.inplace_predict(held_out)) if positives else float("nan")
 
     def decline(reason: str) -> Decision:
         return Decision(False, reason, None, current_ap, float("nan"), len(train), len(holdout), positives)
@@ -77,11 +74,10 @@ def propose(current: xgb.Booster, labelled: pd.DataFrame, policy: UpdatePolicy) 
         return decline(f"the model has {current.num_boosted_rounds()} trees; over {policy.max_trees} retrain from scratch")
     if positives == 0 or train["is_fraud"].sum() == 0:
         return decline("no fraud in the training or the held-out slice: nothing to learn or to judge by")
-    y = train["is_fraud"].to_numpy()
-    weights = sample_weights(y, current.inplace_predict(_matrix(train)), policy)
-    data = xgb.DMatrix(_matrix(train), label=y, weight=weights, feature_names=list(model_inputs()))
+    data = training_matrix(train)
+    data.set_weight(sample_weights(train["is_fraud"].to_numpy(), current.predict(data), policy))
     candidate = xgb.train(PARAMS, data, num_boost_round=policy.rounds, xgb_model=current.copy())
-    candidate_ap = average_precision(holdout["is_fraud"].to_numpy(), candidate.inplace_predict(_matrix(holdout)))
+    candidate_ap = average_precision(held_out_y, candidate.inplace_predict(held_out))
     promote = candidate_ap >= current_ap - policy.tolerance
     reason = (f"candidate AP {candidate_ap:.4f} vs serving {current_ap:.4f} on the newest {len(holdout)} rows "
               f"({positives} fraud): {'promote' if promote else 'keep serving'} (tolerance {policy.tolerance})")

@@ -17,6 +17,11 @@ from skewless.errors import SkewlessError
 from udfs.features import model_inputs
 
 
+def input_matrix(frame: pd.DataFrame) -> np.ndarray:
+    """The model inputs in their recorded order, float32, missing values as NaN: for training and scoring alike."""
+    return frame[list(model_inputs())].to_numpy(dtype=np.float32, na_value=np.nan)
+
+
 class Scorer:
     """One model version, checked against the pipeline's features; immutable once built."""
 
@@ -27,7 +32,7 @@ class Scorer:
                 f"model {meta.version} was trained on features {meta.features}, "
                 f"but the pipeline computes {expected}: retrain with `skewless train`"
             )
-        self.booster, self.meta, self.features = booster, meta, expected
+        self.booster, self.meta = booster, meta
 
     @classmethod
     def from_registry(cls, registry_root: Path, version: str | None = None) -> Scorer:
@@ -39,5 +44,4 @@ class Scorer:
 
     def score(self, rows: pd.DataFrame) -> np.ndarray:
         """Fraud probability per row; missing values (first transaction, no location) are allowed."""
-        matrix = rows[self.features].to_numpy(dtype=np.float32, na_value=np.nan)
-        return self.booster.inplace_predict(matrix)
+        return self.booster.inplace_predict(input_matrix(rows))

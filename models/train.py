@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import xgboost as xgb
 
 from models.metrics import average_precision, roc_auc
 from models.registry import ModelMeta, Registry
+from models.scoring import input_matrix
 from skewless.errors import SkewlessError
 from udfs.features import model_inputs
 
@@ -34,13 +34,13 @@ class TrainingSet:
     label_cutoff_ms: int
 
 
-def _matrix(frame: pd.DataFrame) -> xgb.DMatrix:
-    names = list(model_inputs())
-    return xgb.DMatrix(frame[names].to_numpy(np.float32, na_value=np.nan), label=frame["is_fraud"], feature_names=names)
+def training_matrix(frame: pd.DataFrame) -> xgb.DMatrix:
+    """Model inputs and `is_fraud` labels, named, for `xgb.train`."""
+    return xgb.DMatrix(input_matrix(frame), label=frame["is_fraud"], feature_names=list(model_inputs()))
 
 
 def evaluate(booster: xgb.Booster, frame: pd.DataFrame) -> dict[str, float]:
-    score = booster.inplace_predict(frame[list(model_inputs())].to_numpy(np.float32, na_value=np.nan))
+    score = booster.inplace_predict(input_matrix(frame))
     y = frame["is_fraud"].to_numpy()
     return {
         "average_precision": average_precision(y, score), "roc_auc": roc_auc(y, score),
@@ -56,7 +56,7 @@ def train(data: TrainingSet, registry_root: Path) -> ModelMeta:
     train_part, test_part = frame.iloc[:split], frame.iloc[split:]
     if train_part["is_fraud"].sum() == 0:
         raise SkewlessError(f"the training window holds no fraud among {len(train_part)} rows: use a longer history")
-    booster = xgb.train(PARAMS, _matrix(train_part), num_boost_round=ROUNDS)
+    booster = xgb.train(PARAMS, training_matrix(train_part), num_boost_round=ROUNDS)
     training = {
         "window_start_ms": int(train_part["event_time"].min()), "window_end_ms": int(train_part["event_time"].max()),
         "label_cutoff_ms": data.label_cutoff_ms, "rows": len(train_part),
