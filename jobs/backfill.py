@@ -49,19 +49,20 @@ class Staged:
 
 def stage_history(
     settings: Settings, history: Path, labels: Path | None = None, limit: int | None = None, as_arrived: bool = False,
-    name: str = "history",
+    name: str = "history", labels_known_by_ms: int | None = None,
 ) -> Staged:
     """Normalise a history (and its labels) into the CSVs the Flink sources read; set bad rows aside.
 
     The rows go in (event time, tx_id) order, so nothing in a history is late, unless
     `as_arrived`: then the file's order is taken as the order events arrived in, and
     rows more out of order than the allowed lateness go to the late file, as the
-    stream would set them aside. `limit` keeps the first transactions by time.
+    stream would set them aside. `limit` keeps the first transactions by time;
+    `labels_known_by_ms` keeps the labels that had arrived by then.
     """
     raw = read_table(history)
     normalised = normalise_transactions(raw, history, keep_order=as_arrived)
     rows = normalised.rows if limit is None else normalised.rows.head(limit)
-    label_rows = _labels(labels, rows)
+    label_rows = _labels(labels, rows, labels_known_by_ms)
     settings.staging_dir.mkdir(parents=True, exist_ok=True)
     transactions_csv, labels_csv = settings.staging_dir / f"{name}.csv", settings.staging_dir / f"{name}-labels.csv"
     rows.to_csv(transactions_csv, index=False, header=False, na_rep="")
@@ -77,17 +78,19 @@ def stage_history(
 
 def stage_bootstrap(settings: Settings, history: Path, labels: Path | None, now_ms: int) -> Bootstrap:
     """A history for a stream job to read first: its transactions, and the labels known by `now_ms`."""
-    staged = stage_history(settings, history, labels, name="bootstrap")
-    staged.labels[staged.labels["label_time"] <= now_ms].to_csv(staged.labels_csv, index=False, header=False)
+    staged = stage_history(settings, history, labels, name="bootstrap", labels_known_by_ms=now_ms)
     return Bootstrap(staged.transactions_csv, staged.labels_csv, int(staged.rows["event_time"].max()))
 
 
-def _labels(path: Path | None, transactions: pd.DataFrame) -> pd.DataFrame:
+def _labels(path: Path | None, transactions: pd.DataFrame, known_by_ms: int | None) -> pd.DataFrame:
     """The labels of these transactions (none without a labels file: label rates are then null)."""
     if path is None:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in LABEL_COLUMNS})
     labels = normalise_labels(read_table(path), path, transactions)
-    return labels[labels["tx_id"].isin(transactions["tx_id"])][list(LABEL_COLUMNS)]
+    keep = labels["tx_id"].isin(transactions["tx_id"])
+    if known_by_ms is not None:
+        keep &= labels["label_time"] <= known_by_ms
+    return labels[keep][list(LABEL_COLUMNS)]
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from pyflink.table import DataTypes, Schema, StreamTableEnvironment, Table
 
 from jobs.feature_sql import LABELS_VIEW, TRANSACTIONS_VIEW
+from skewless.schema import LABEL_COLUMNS, TRANSACTION_COLUMNS
 
 RAW_TRANSACTIONS = "transactions"
 RAW_LABELS = "labels"
-TRANSACTION_FIELDS = ("tx_id", "cc_num", "merchant_id", "amount", "lat", "lon", "event_time", "category")
-LABEL_FIELDS = ("tx_id", "merchant_id", "is_fraud", "label_time")
 LATE_REASON = "at or behind the watermark: more out of order than the allowed lateness ({lateness_ms} ms)"
 
 
@@ -78,8 +77,8 @@ def _register_on_time(t_env: StreamTableEnvironment, flagged: Flagged, view: str
 
 def split_late(t_env: StreamTableEnvironment) -> tuple[Flagged, Flagged]:
     """Register the on-time views the feature query reads; return both sources' flagged views."""
-    transactions = _flag(t_env, RAW_TRANSACTIONS, "transaction", TRANSACTION_FIELDS, "event_time")
-    labels = _flag(t_env, RAW_LABELS, "label", LABEL_FIELDS, "label_time")
+    transactions = _flag(t_env, RAW_TRANSACTIONS, "transaction", TRANSACTION_COLUMNS, "event_time")
+    labels = _flag(t_env, RAW_LABELS, "label", LABEL_COLUMNS, "label_time")
     _register_on_time(t_env, transactions, TRANSACTIONS_VIEW, order_by_tx=True)
     _register_on_time(t_env, labels, LABELS_VIEW, order_by_tx=False)
     return transactions, labels

@@ -181,17 +181,16 @@ def feature_query(features: tuple[Feature, ...] = FEATURES, emit_after_ms: int |
     windowed = sorted((f for f in features if isinstance(f, WindowAgg)), key=lambda f: (f.entity.name, f.window_s))
     for (entity, window_s), group in groupby(windowed, key=lambda f: (f.entity, f.window_s)):
         layers.append(_window_layer(entity, window_s, list(group), below()))
-    keys = [k if k != "amount" else "CAST(amount AS DOUBLE) AS amount" for k in OUTPUT_KEYS]
     rates = [f for f in features if isinstance(f, LabelRate)]
     computed = tuple(f for f in features if not isinstance(f, LabelRate))
+    selected = [k if k != "amount" else "CAST(amount AS DOUBLE) AS amount" for k in OUTPUT_KEYS]
+    selected += [_output_expression(f) for f in computed]
     if rates:
-        selected = keys + [_output_expression(f) for f in computed] + ["et", "CAST(NULL AS INT) AS is_fraud"]
-        layers.append(f"SELECT {', '.join(selected)} FROM {below()} UNION ALL {_label_rows(computed)}")
+        layers.append(f"SELECT {', '.join(selected)}, et, CAST(NULL AS INT) AS is_fraud FROM {below()} "
+                      f"UNION ALL {_label_rows(computed)}")
         for rate in rates:
             layers.append(_label_layer(rate, below()))
-        final = [*OUTPUT_KEYS, *(f.name if f in computed else _output_expression(f) for f in features)]
-        body = f"SELECT {', '.join(final)} FROM {below()} WHERE {emitted}"
-    else:
-        body = f"SELECT {', '.join(keys + [_output_expression(f) for f in features])} FROM {below()} WHERE {emitted}"
+        selected = [*OUTPUT_KEYS, *(f.name if f in computed else _output_expression(f) for f in features)]
+    body = f"SELECT {', '.join(selected)} FROM {below()} WHERE {emitted}"
     ctes = ",\n".join(f"l{i} AS ({sql})" for i, sql in enumerate(layers))
     return f"WITH {ctes}\n{body}" if layers else body

@@ -62,8 +62,6 @@ def create_table_env(settings: Settings, profile: Profile, extra: dict[str, str]
     for key, value in options.items():
         config.set_string(key, value)
     env = StreamExecutionEnvironment.get_execution_environment(config)
-    t_env = StreamTableEnvironment.create(env, EnvironmentSettings.in_streaming_mode())
-    for key, value in options.items():
-        t_env.get_config().set(key, value)
+    t_env = StreamTableEnvironment.create(env, EnvironmentSettings.in_streaming_mode())  # reads the same options
     register_udfs(t_env)
     return t_env
