@@ -48,15 +48,20 @@ def evaluate(booster: xgb.Booster, frame: pd.DataFrame) -> dict[str, float]:
     }
 
 
+def fit(frame: pd.DataFrame) -> xgb.Booster:
+    """A model from scratch on labelled rows (model inputs + `is_fraud`)."""
+    if frame["is_fraud"].sum() == 0:
+        raise SkewlessError(f"the training window holds no fraud among {len(frame)} rows: use a longer history")
+    return xgb.train(PARAMS, training_matrix(frame), num_boost_round=ROUNDS)
+
+
 def train(data: TrainingSet, registry_root: Path) -> ModelMeta:
     frame = data.frame
     if frame.empty:
         raise SkewlessError("the training set is empty: no transaction has features and a label known by the cutoff")
     split = int(len(frame) * (1 - TEST_SHARE))
     train_part, test_part = frame.iloc[:split], frame.iloc[split:]
-    if train_part["is_fraud"].sum() == 0:
-        raise SkewlessError(f"the training window holds no fraud among {len(train_part)} rows: use a longer history")
-    booster = xgb.train(PARAMS, training_matrix(train_part), num_boost_round=ROUNDS)
+    booster = fit(train_part)
     training = {
         "window_start_ms": int(train_part["event_time"].min()), "window_end_ms": int(train_part["event_time"].max()),
         "label_cutoff_ms": data.label_cutoff_ms, "rows": len(train_part),

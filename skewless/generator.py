@@ -10,6 +10,11 @@ histories. Fraud is learnable but not trivial:
 - compromised merchants: for a while, a share of the transactions at a merchant is
   fraudulent, otherwise indistinguishable except for a modest amount uplift;
 - legitimate noise: travellers buying far from home, online purchases, big tickets.
+
+A `Drift` adds a fraud pattern that starts mid-way (for `skewless evaluate`): card
+testing, stolen numbers tried with runs of small night-time purchases in the card's
+own city. Nothing in the history before it looks like that fraud, so a model trained
+then has not learnt it.
 """
 
 from __future__ import annotations
@@ -45,6 +50,26 @@ MERCHANT_COMPROMISE_SHARE = 0.02
 MERCHANT_FRAUD_PROBABILITY = 0.12
 FRAUD_LABEL_DELAY_MEDIAN_MS = 2 * DAY_MS
 LEGIT_LABEL_DELAY_MS = 7 * DAY_MS
+TESTING_RUN_SIZE = (3, 9)
+TESTING_GAP_MS = 90_000
+TESTING_AMOUNT = (1.0, 12.0)
+TESTING_HOURS = (1, 5)
+
+
+@dataclass(frozen=True)
+class LabelDelays:
+    """How long after a transaction its label is known: chargebacks (fraud) vary, clearance (legit) is fixed."""
+
+    fraud_median_ms: int = FRAUD_LABEL_DELAY_MEDIAN_MS
+    legit_ms: int = LEGIT_LABEL_DELAY_MS
+
+
+@dataclass(frozen=True)
+class Drift:
+    """From `start_ms` on, `cards_per_tx` of the legitimate volume is a card-testing run (see module doc)."""
+
+    start_ms: int
+    cards_per_tx: float = 0.003
 
 
 @dataclass(frozen=True)
@@ -162,9 +187,24 @@ def _bursts(pop: Population, rng: np.random.Generator, start_ms: int, end_ms: in
     return _frame(pop, card, merchant, np.minimum(t, end_ms - 1), amount, np.ones(len(card), dtype=bool))
 
 
+def _card_testing(pop: Population, rng: np.random.Generator, start_ms: int, end_ms: int, n_cards: int) -> pd.DataFrame:
+    """Runs of small purchases a minute or two apart, at night, at merchants of the card's home city."""
+    card = rng.choice(len(pop.cards), n_cards, replace=n_cards > len(pop.cards))
+    size = rng.integers(TESTING_RUN_SIZE[0], TESTING_RUN_SIZE[1] + 1, n_cards)
+    days = rng.integers(start_ms // DAY_MS, max(start_ms // DAY_MS + 1, end_ms // DAY_MS), n_cards)
+    night = rng.integers(TESTING_HOURS[0] * HOUR_MS, TESTING_HOURS[1] * HOUR_MS, n_cards)
+    t0 = np.repeat(np.maximum(days * DAY_MS + night, start_ms), size)
+    card, run_id = np.repeat(card, size), np.repeat(np.arange(n_cards), size)
+    t = t0 + pd.Series(rng.exponential(TESTING_GAP_MS, len(card)).astype(np.int64)).groupby(run_id).cumsum().to_numpy()
+    merchant = _pick_merchants(rng, pop.merchants, pop.cards["home_city"].to_numpy()[card], np.zeros(len(card), dtype=bool))
+    amount = np.round(rng.uniform(*TESTING_AMOUNT, len(card)), 2)
+    return _frame(pop, card, merchant, np.minimum(t, end_ms - 1), amount, np.ones(len(card), dtype=bool))
+
+
 def simulate(
     pop: Population, seed: int, start_ms: int, end_ms: int, n_legit: int,
     id_prefix: str = "tx", burst_gap_ms: float = 20 * 60_000, distinct_cards: bool = False,
+    drift: Drift | None = None, label_delays: LabelDelays = LabelDelays(),
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Transactions (sorted by time, ids in time order) and one label per transaction.
 
@@ -176,7 +216,12 @@ def simulate(
     rng = np.random.default_rng([seed, 1, start_ms])
     legit = _legit(pop, rng, start_ms, end_ms, n_legit, distinct_cards)
     n_compromised = max(1, round(n_legit * COMPROMISES_PER_TX))
-    tx = pd.concat([legit, _bursts(pop, rng, start_ms, end_ms, n_compromised, burst_gap_ms)], ignore_index=True)
+    parts = [legit, _bursts(pop, rng, start_ms, end_ms, n_compromised, burst_gap_ms)]
+    if drift is not None and drift.start_ms < end_ms:
+        begin = max(start_ms, drift.start_ms)
+        n_testing = max(1, round(n_legit * drift.cards_per_tx * (end_ms - begin) / (end_ms - start_ms)))
+        parts.append(_card_testing(pop, rng, begin, end_ms, n_testing))
+    tx = pd.concat(parts, ignore_index=True)
     tx = tx.sort_values(["event_time", "cc_num", "amount"], kind="stable").reset_index(drop=True)
     width = max(9, len(str(len(tx))))
     tx.insert(0, "tx_id", [f"{id_prefix}{i:0{width}d}" for i in range(len(tx))])
@@ -184,8 +229,8 @@ def simulate(
     fraud = tx["is_fraud"].to_numpy().astype(bool)
     delay = np.where(
         fraud,
-        np.clip(rng.lognormal(np.log(FRAUD_LABEL_DELAY_MEDIAN_MS), 0.8, len(tx)), HOUR_MS, 30 * DAY_MS),
-        LEGIT_LABEL_DELAY_MS,
+        np.clip(rng.lognormal(np.log(label_delays.fraud_median_ms), 0.8, len(tx)), HOUR_MS, 30 * DAY_MS),
+        label_delays.legit_ms,
     ).astype(np.int64)
     labels = pd.DataFrame({
         "tx_id": tx["tx_id"], "merchant_id": tx["merchant_id"], "is_fraud": tx["is_fraud"],

@@ -36,15 +36,20 @@ class HistoryFiles:
     fraud_rate: float
 
 
-def write_history(settings: Settings, spec: PopulationSpec, start_ms: int, end_ms: int, n_legit: int) -> HistoryFiles:
-    transactions, labels = simulate(spec.build(), spec.seed, start_ms, end_ms, n_legit)
-    out = settings.history_dir
+def write_frames(out: Path, transactions: pd.DataFrame, labels: pd.DataFrame) -> HistoryFiles:
+    """Parquet files a user would hand to `skewless backfill`: times as UTC timestamps."""
     out.mkdir(parents=True, exist_ok=True)
     stamped = transactions.assign(event_time=pd.to_datetime(transactions["event_time"], unit="ms", utc=True))
     stamped.to_parquet(out / TRANSACTIONS_FILE, index=False)
     labels.assign(label_time=pd.to_datetime(labels["label_time"], unit="ms", utc=True)).to_parquet(out / LABELS_FILE, index=False)
-    (out / POPULATION_FILE).write_text(json.dumps(asdict(spec)))
     return HistoryFiles(out / TRANSACTIONS_FILE, out / LABELS_FILE, len(transactions), float(labels["is_fraud"].mean()))
+
+
+def write_history(settings: Settings, spec: PopulationSpec, start_ms: int, end_ms: int, n_legit: int) -> HistoryFiles:
+    transactions, labels = simulate(spec.build(), spec.seed, start_ms, end_ms, n_legit)
+    files = write_frames(settings.history_dir, transactions, labels)
+    (settings.history_dir / POPULATION_FILE).write_text(json.dumps(asdict(spec)))
+    return files
 
 
 def load_population(settings: Settings) -> PopulationSpec:
