@@ -45,3 +45,35 @@ def test_live_slice_uses_each_card_once_for_legit_traffic():
     tx, labels = simulate(pop, 9, START, START + 5_000, 400, distinct_cards=True)
     legit_cards = tx.loc[labels["is_fraud"] == 0, "cc_num"]
     assert legit_cards.is_unique
+
+
+def test_drift_adds_night_card_testing_at_home_only_after_its_start():
+    from skewless.generator import HOUR_MS, TESTING_AMOUNT, TESTING_HOURS, Drift
+
+    pop = Population.build(3, 500, 120)
+    shift = START + 10 * DAY_MS
+    plain, _ = simulate(pop, 3, START, START + 20 * DAY_MS, 30_000)
+    drifted, labels = simulate(pop, 3, START, START + 20 * DAY_MS, 30_000, drift=Drift(shift))
+    columns = ["cc_num", "merchant_id", "amount", "event_time"]
+    new = drifted.merge(plain[columns], on=columns, how="left", indicator=True).query("_merge == 'left_only'")
+    assert len(new) > 20
+    assert labels.set_index("tx_id").loc[new["tx_id"], "is_fraud"].eq(1).all()
+    assert (new["event_time"] >= shift).all()
+    hour = (new["event_time"] // HOUR_MS) % 24
+    assert hour.between(TESTING_HOURS[0], TESTING_HOURS[1] + 1).all()
+    assert new["amount"].between(*TESTING_AMOUNT).all()
+    home = pop.cards.set_index("cc_num")["home_city"]
+    city = pop.merchants.set_index("merchant_id")["city"]
+    assert (home[new["cc_num"]].to_numpy() == city[new["merchant_id"]].to_numpy()).all()
+    before = drifted[drifted["event_time"] < shift][columns].reset_index(drop=True)
+    assert before.equals(plain[plain["event_time"] < shift][columns].reset_index(drop=True))
+
+
+def test_label_delays_are_configurable():
+    from skewless.generator import LabelDelays
+
+    pop = Population.build(3, 500, 120)
+    tx, labels = simulate(pop, 3, START, START + 5 * DAY_MS, 5_000, label_delays=LabelDelays(DAY_MS // 2, DAY_MS))
+    delay = labels["label_time"] - tx["event_time"]
+    assert (delay[labels["is_fraud"] == 0] == DAY_MS).all()
+    assert abs(delay[labels["is_fraud"] == 1].median() - DAY_MS // 2) < DAY_MS // 4
