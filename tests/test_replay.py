@@ -23,10 +23,10 @@ def world() -> pd.DataFrame:
     return compute(tx, labels).merge(labels[["tx_id", "is_fraud", "label_time"]], on="tx_id")
 
 
-def _run(world: pd.DataFrame, policy: UpdatePolicy = UpdatePolicy()) -> pd.DataFrame:
+def _run(world: pd.DataFrame, policy: UpdatePolicy | None = None) -> pd.DataFrame:
     begin = START + TRAIN_DAYS * DAY_MS
     initial = fit(world[(world["event_time"] < begin) & (world["label_time"] < begin)])
-    results = replay(initial, world, begin, begin + DAYS * DAY_MS, DAY_MS, 7 * DAY_MS, policy)
+    results = replay(initial, world, begin, begin + DAYS * DAY_MS, DAY_MS, 7 * DAY_MS, policy or UpdatePolicy())
     return pd.DataFrame([vars(r) for r in results])
 
 
