@@ -1,8 +1,10 @@
-"""The in-stream step after features: write them online, score them, emit one record each.
+"""The in-stream step after features: score them, emit one record each, write them online.
 
 A vectorised (pandas) map: Flink hands over a batch of feature rows, the batch is
-written to Feast's online store and scored in one call, and one score row per input
-row comes back. Per-row Python would cost ~4x the throughput (STACK.md).
+scored in one call and one score row per input row comes back. Per-row Python would
+cost ~4x the throughput (STACK.md). The batch goes to Feast's online store and the
+served-features log behind the score (write-behind, `OnlineWriteBehind`): the score
+never waits for the store.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pyflink.table.udf import FunctionContext, ScalarFunction, udf
 from jobs.feature_sql import output_columns
 from models.scoring import Scorer
 from skewless.config import Settings
-from skewless.feast_store import OnlineWriter, ServedLog
+from skewless.feast_store import OnlineWriteBehind, ServedLog
 from skewless.model_updates import ModelFollower
 from udfs.features import FEATURES, TRANSACTION_INPUTS, model_inputs
 
@@ -28,16 +30,13 @@ SCORE_FIELDS = (
     ("decision", DataTypes.INT()),
     ("model_version", DataTypes.STRING()),
     ("event_time", DataTypes.BIGINT()),
-    ("online_at", DataTypes.BIGINT()),
     ("scored_at", DataTypes.BIGINT()),
     *((name, DataTypes.DOUBLE()) for name in TRANSACTION_INPUTS),
     *((f.name, _FLINK_TYPES[f.dtype]) for f in FEATURES),
 )
 """A score record: who, the score, and every model input it was computed from (flat).
 
-`decision` is 1 when the score reaches `scoring.threshold` (block or review). `online_at`
-is when the feature values were visible in the online store: minus `event_time`, the
-feature freshness."""
+`decision` is 1 when the score reaches `scoring.threshold` (block or review)."""
 SCORE_ROW = DataTypes.ROW([DataTypes.FIELD(name, dtype) for name, dtype in SCORE_FIELDS])
 
 
@@ -49,33 +48,36 @@ class ScoreAndServe(ScalarFunction):
         loaded_at = int(time.time() * 1000)
         self.scorer = Scorer.from_registry(self.settings.models_dir)
         self.follower = ModelFollower(self.settings, loaded_at, self._switch)
-        self.online = OnlineWriter(self.settings)
         self.served = ServedLog(self.settings)
         self.freshness = function_context.get_metric_group().add_group("skewless").distribution("feature_freshness_ms")
+        self.online = OnlineWriteBehind(self.settings, self._written)
 
     def _switch(self, booster, meta) -> None:
         """Called from the follower thread: one reference assignment, so a bundle sees one model."""
         self.scorer = Scorer(booster, meta)
 
+    def _written(self, rows: pd.DataFrame, online_at: int) -> None:
+        """Called from the writer thread: `online_at - event_time` is the feature freshness."""
+        self.freshness.update(int(online_at - rows["event_time"].min()))  # the stalest row of the write
+        self.served.append(rows.assign(online_at=online_at))
+
     def eval(self, rows: pd.DataFrame) -> pd.DataFrame:
         """`rows` arrive positionally: the planner renames computed columns ($7, f0, ...)."""
         scorer = self.scorer  # the whole bundle is scored, and labelled, by this one version
         rows = rows.set_axis(list(output_columns()), axis="columns")
-        self.online.write(rows)
-        online_at = int(time.time() * 1000)
-        self.freshness.update(int(online_at - rows["event_time"].min()))  # the stalest row of the bundle
-        self.served.append(rows)
         scores = scorer.score(rows)
         head = pd.DataFrame({
             "tx_id": rows["tx_id"], "cc_num": rows["cc_num"], "score": scores.astype("float64"),
             "decision": (scores >= self.settings.scoring.threshold).astype("int32"),
             "model_version": scorer.version, "event_time": rows["event_time"],
-            "online_at": online_at, "scored_at": int(time.time() * 1000),
+            "scored_at": int(time.time() * 1000),
         })
+        self.online.submit(rows)
         return pd.concat([head, rows[list(model_inputs())]], axis=1)
 
     def close(self) -> None:
         self.follower.close()
+        self.online.close()
         self.served.flush()
 
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -126,6 +129,44 @@ class OnlineWriter:
         for entity, names in self.views.items():
             latest = stamped.sort_values(["event_time", "tx_id"], kind="stable").drop_duplicates(entity.key, keep="last")
             self.store.write_to_online_store(feature_view_name(entity), latest[[entity.key, TIMESTAMP_FIELD, *names]])
+
+
+class OnlineWriteBehind:
+    """Online writes off the scoring path, in a thread: a score never waits for the store.
+
+    A Feast write costs milliseconds per call (STACK.md), more than the whole scoring
+    of a small bundle. Bundles queue here; the thread writes everything pending in one
+    call (newest per key, as `OnlineWriter`), then reports the rows and the time they
+    became visible to `on_written`. Closing drains the queue. What a crash loses from
+    the queue, Flink replays from the last checkpoint and writes again.
+    """
+
+    def __init__(self, settings: Settings, on_written: Callable[[pd.DataFrame, int], None]) -> None:
+        self.writer = OnlineWriter(settings)
+        self.on_written = on_written
+        self.pending: queue.Queue[pd.DataFrame | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="skewless-online-writer", daemon=True)
+        self.thread.start()
+
+    def submit(self, rows: pd.DataFrame) -> None:
+        self.pending.put(rows)
+
+    def _run(self) -> None:
+        done = False
+        while not done:
+            batches = [self.pending.get()]
+            while not self.pending.empty():
+                batches.append(self.pending.get_nowait())
+            done = batches[-1] is None
+            rows = [b for b in batches if b is not None]
+            if rows:
+                written = pd.concat(rows, ignore_index=True)
+                self.writer.write(written)
+                self.on_written(written, int(time.time() * 1000))
+
+    def close(self) -> None:
+        self.pending.put(None)
+        self.thread.join()
 
 
 class ServedLog:
