@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import threading
 from pathlib import Path
 
@@ -27,19 +25,14 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from cli.main import cli
+from bench.workspace import run_cli, trained_workspace
 from jobs.finite_run import run_finite_stream
 from models.online import UpdatePolicy
-from skewless.config import load_settings
 from skewless.history import live_batch, load_population
 from skewless.learner import Learner
 from skewless.topics import read_json
 
 RESULTS = Path(__file__).parent / "results"
-
-
-def _cli(*args: str) -> None:
-    cli.main(list(args), standalone_mode=False)
 
 
 def _window(scores: pd.DataFrame, start_ms: int, end_ms: int) -> dict[str, float]:
@@ -60,17 +53,7 @@ def main() -> None:
     args = parser.parse_args()
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    workdir = args.workdir.resolve()
-    shutil.copytree(Path(__file__).parent.parent / "feature_repo", workdir / "feature_repo", dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    # Absolute paths: Feast's apply changes the working directory.
-    os.environ["SKEWLESS_DATA_DIR"] = str(workdir / "data")
-    os.environ["SKEWLESS_FEATURE_REPO"] = str(workdir / "feature_repo")
-    _cli("up")
-    _cli("generate", "--cards", "2000", "--days", "10")
-    _cli("backfill")
-    _cli("train")
-    settings = load_settings()
+    settings = trained_workspace(args.workdir)
 
     transactions, labels = live_batch(load_population(settings), int(args.rate * args.seconds), args.rate, seed=3)
     labels = labels.assign(is_fraud=(np.random.default_rng(4).random(len(labels)) < 0.2).astype(int))
@@ -103,7 +86,7 @@ def main() -> None:
     print(tabulate(rows, headers="keys", floatfmt=".2f"))
     print(f"\n{summary['distinct scored']} of {len(transactions)} transactions scored at {args.rate:.0f} tx/s; "
           f"{len(rows)} update(s) promoted")
-    _cli("down")
+    run_cli("down")
 
 
 if __name__ == "__main__":

@@ -48,7 +48,6 @@ def flink_options(settings: Settings, profile: Profile) -> dict[str, str]:
         "restart-strategy.fixed-delay.attempts": str(f.restart_attempts),
         "restart-strategy.fixed-delay.delay": "2 s",
     }
-    options.update(f.options)
     return options
 
 
@@ -57,7 +56,7 @@ def create_table_env(settings: Settings, profile: Profile, extra: dict[str, str]
     check_java()
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("FLINK_LOG_DIR", str(settings.logs_dir))
-    options = {**flink_options(settings, profile), **(extra or {})}
+    options = {**flink_options(settings, profile), **(extra or {}), **settings.flink.options}  # -D wins
     config = Configuration()
     for key, value in options.items():
         config.set_string(key, value)

@@ -46,6 +46,8 @@ class KafkaSettings(_Section):
 
 
 class FlinkSettings(_Section):
+    jobmanager: str | None = None
+    """host:port of a Flink cluster's REST endpoint for `skewless submit` and `jobs`; None: the local mini-cluster."""
     parallelism: int = Field(1, ge=1)
     jars: list[Path] = []
     """Extra jars; the Kafka connector is found or fetched automatically."""

@@ -74,6 +74,13 @@ def _json_value(record: dict[str, Any]) -> bytes:
     return json.dumps(clean, separators=(",", ":")).encode()
 
 
+def _shifted(record: dict[str, Any], time_field: str) -> Callable[[int], bytes]:
+    """The record's JSON, encoded now, with its time field moved by the shift known only when sending starts."""
+    head, _, tail = _json_value({**record, time_field: 0}).partition(f'"{time_field}":0'.encode())
+    base = int(record[time_field])
+    return lambda shift_ms: b"%s\"%s\":%d%s" % (head, time_field.encode(), base + shift_ms, tail)
+
+
 @dataclass
 class ProduceReport:
     transactions: int = 0
@@ -96,35 +103,50 @@ class LiveProducer:
         self, transactions: pd.DataFrame, labels: pd.DataFrame, label_delay_s: float,
         seed: int = 0, progress: Callable[[int], None] | None = None,
     ) -> ProduceReport:
-        """Send until done: transactions paced by `event_time`, labels `label_delay_s` (mean) after.
+        """Send until done: transactions paced by `event_time`, each label `label_delay_s` (mean) after.
 
         The schedule is anchored at the moment sending starts: event times are shifted
-        so the first transaction happens now, keeping the batch's spacing.
+        so the first transaction happens now, keeping the batch's spacing. Every record
+        is encoded and partitioned before the clock starts, so the sending loop does
+        nothing but wait and send: the load generator must not be what limits a benchmark.
         """
         rng = np.random.default_rng(seed)
+        prepared = self._prepare(transactions, labels, rng, label_delay_s)
         shift_ms = int(time.time() * 1000) - int(transactions["event_time"].min())
-        records = transactions[list(TRANSACTION_COLUMNS)].assign(
-            event_time=transactions["event_time"] + shift_ms).to_dict("records")
-        label_of = labels.set_index("tx_id")
-        due: list[tuple[float, int, dict[str, Any]]] = []
         report, started = ProduceReport(), time.monotonic()
-        for i, record in enumerate(records):
-            wait_s = record["event_time"] / 1000 - time.time()
+        for due_ms, topic, key, value, partition in prepared:
+            wait_s = (due_ms + shift_ms) / 1000 - time.time()
             if wait_s > 0:
-                report.labels += self._send_due_labels(due, until=time.time() + wait_s)
-                time.sleep(max(0.0, record["event_time"] / 1000 - time.time()))
-            self._send_transaction(record, report)
-            label_at = time.time() + rng.exponential(label_delay_s)
-            heapq.heappush(due, (label_at, i, {
-                "tx_id": record["tx_id"], "merchant_id": record["merchant_id"],
-                "is_fraud": int(label_of.at[record["tx_id"], "is_fraud"]), "label_time": int(label_at * 1000),
-            }))
-            if progress:
-                progress(1)
-        report.labels += self._send_due_labels(due, until=math.inf)
+                time.sleep(wait_s)
+            self.producer.send(topic, key=key, value=value(shift_ms), partition=partition)
+            if topic == self.settings.topics.transactions:
+                report.transactions += 1
+                report.per_partition[partition] += 1
+                if progress:
+                    progress(1)
+            else:
+                report.labels += 1
         self.producer.flush()
         report.seconds = time.monotonic() - started
         return report
+
+    def _prepare(self, transactions: pd.DataFrame, labels: pd.DataFrame, rng: np.random.Generator,
+                 label_delay_s: float) -> list[tuple[int, str, bytes, Callable[[int], bytes], int]]:
+        """(due, topic, key, value as a function of the schedule's shift, partition) for every record, in due order."""
+        tx = transactions[list(TRANSACTION_COLUMNS)].reset_index(drop=True)
+        fraud = labels.set_index("tx_id")["is_fraud"].reindex(tx["tx_id"]).to_numpy()
+        label_due = tx["event_time"].to_numpy() + (rng.exponential(label_delay_s, len(tx)) * 1000).astype(np.int64)
+        topics = self.settings.topics
+        schedule = []
+        for record, is_fraud, due in zip(tx.to_dict("records"), fraud, label_due, strict=True):
+            schedule.append((record["event_time"], 0, topics.transactions, record["cc_num"].encode(),
+                             _shifted(record, "event_time"), partition_for(record["cc_num"], self.partitions)))
+            label = {"tx_id": record["tx_id"], "merchant_id": record["merchant_id"], "is_fraud": int(is_fraud),
+                     "label_time": int(due)}
+            schedule.append((int(due), 1, topics.labels, record["tx_id"].encode(), _shifted(label, "label_time"),
+                             partition_for(record["tx_id"], self.partitions)))
+        schedule.sort(key=lambda item: item[:2])
+        return [(due, topic, key, value, partition) for due, _, topic, key, value, partition in schedule]
 
     def replay(self, transactions: pd.DataFrame, labels: pd.DataFrame) -> ProduceReport:
         """Send both as fast as possible, times untouched, in the order of their `arrival` columns."""
@@ -148,15 +170,6 @@ class LiveProducer:
                            value=_json_value(record), partition=partition)
         report.per_partition[partition] += 1
         report.transactions += 1
-
-    def _send_due_labels(self, due: list, until: float) -> int:
-        sent = 0
-        while due and due[0][0] <= until:
-            at, _, label = heapq.heappop(due)
-            time.sleep(max(0.0, at - time.time()))
-            self._send_label(label)
-            sent += 1
-        return sent
 
     def _send_label(self, label: dict[str, Any]) -> None:
         self.producer.send(self.settings.topics.labels, key=label["tx_id"].encode(), value=_json_value(label),

@@ -68,6 +68,8 @@ class Record:
     key: str | None
     value: dict[str, Any]
     headers: dict[str, str]
+    timestamp_ms: int
+    """The record's Kafka timestamp: when its producer sent it (CreateTime)."""
 
 
 def read_json(
@@ -102,7 +104,7 @@ def read_records(
         for message in consumer:
             key = message.key.decode() if message.key is not None else None
             headers = {k: v.decode() for k, v in (message.headers or [])}
-            yield Record(key, json.loads(message.value), headers)
+            yield Record(key, json.loads(message.value), headers, message.timestamp)
             seen += 1
             if (expect is not None and seen >= expect) or time.monotonic() > stop_at:
                 return

@@ -1,0 +1,35 @@
+"""A trained, project-like workspace for the stream benchmarks, kept apart from data/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from cli.main import cli
+from skewless.config import Settings, load_settings
+
+
+def run_cli(*args: str) -> None:
+    cli.main(list(args), standalone_mode=False)
+
+
+def trained_workspace(workdir: Path, cards: int = 2_000, days: int = 10, reuse: bool = False) -> Settings:
+    """up, generate, backfill, train: a copy of feature_repo/ beside data/ under `workdir`.
+
+    Absolute paths go through the environment, so settings loaded later (and the
+    Flink workers) see them: Feast's apply changes the working directory. `reuse`
+    keeps a workspace that already has a model (only the broker is started).
+    """
+    workdir = workdir.resolve()
+    shutil.copytree(Path(__file__).parent.parent / "feature_repo", workdir / "feature_repo", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    os.environ["SKEWLESS_DATA_DIR"] = str(workdir / "data")
+    os.environ["SKEWLESS_FEATURE_REPO"] = str(workdir / "feature_repo")
+    run_cli("up")
+    if reuse and (workdir / "data" / "models").exists():
+        return load_settings()
+    run_cli("generate", "--cards", str(cards), "--days", str(days))
+    run_cli("backfill")
+    run_cli("train")
+    return load_settings()
