@@ -1,8 +1,10 @@
-# Flink with PyFlink, skewless and the Kafka connector jars (draft).
+# Flink 2.0.2 (the version of the apache-flink wheel) with Python 3.11, skewless and the Kafka connector jars.
 FROM flink:2.0.2-scala_2.12-java17
-RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-pip python3-venv \
-    && rm -rf /var/lib/apt/lists/* && ln -sf /usr/bin/python3 /usr/bin/python
+RUN apt-get update && apt-get install -y --no-install-recommends python3.11 python3.11-venv \
+    && rm -rf /var/lib/apt/lists/* \
+    && python3.11 -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
 COPY . /opt/skewless
-RUN pip3 install --no-cache-dir --break-system-packages /opt/skewless \
-    && python3 -c "from skewless.connectors import kafka_connector_jars as j; import shutil; [shutil.copy(p, '/opt/flink/lib/') for p in j()]"
+RUN pip install --no-cache-dir /opt/skewless \
+    && python -c "from skewless.connectors import kafka_connector_jars as j; import shutil; [shutil.copy(p, '/opt/flink/lib/') for p in j()]"
 WORKDIR /opt/skewless

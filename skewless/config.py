@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -72,6 +72,14 @@ class FeatureSettings(_Section):
     (demo, parity) do not use it: their label partitions end."""
 
 
+class OnlineStoreSettings(_Section):
+    type: Literal["repo", "redis"] = "repo"
+    """repo: what feature_repo/feature_store.yaml declares (sqlite under data/ by default);
+    redis: Feast's Redis online store at `redis`, the same definitions otherwise."""
+    redis: str = "127.0.0.1:6379"
+    """host:port[,db=N] (Feast's connection string)."""
+
+
 class ScoringSettings(_Section):
     threshold: float = Field(0.5, ge=0.0, le=1.0)
 
@@ -86,6 +94,7 @@ class Settings(_Section):
     flink: FlinkSettings = FlinkSettings()
     features: FeatureSettings = FeatureSettings()
     scoring: ScoringSettings = ScoringSettings()
+    online_store: OnlineStoreSettings = OnlineStoreSettings()
 
     @field_validator("data_dir", "feature_repo")
     @classmethod

@@ -42,15 +42,27 @@ def served_features_dir(settings: Settings) -> Path:
     return settings.offline_dir / SERVED_FEATURES_DIR
 
 
-def _check_local_paths(settings: Settings, repo: Path) -> None:
+def _repo_config(settings: Settings, repo: Path):  # -> feast.RepoConfig
+    """The repo's feature_store.yaml, with the online store the settings choose."""
+    import yaml
+    from feast.repo_config import RepoConfig
+
+    raw = yaml.safe_load(os.path.expandvars((repo / "feature_store.yaml").read_text()))
+    if settings.online_store.type == "redis":
+        # skip_dedup: the last write wins, as in sqlite. Feast's Redis store would otherwise drop a
+        # second transaction of the same millisecond; skewless writes in (event_time, tx_id) order.
+        raw["online_store"] = {"type": "redis", "connection_string": settings.online_store.redis, "skip_dedup": True}
+    config = RepoConfig(**raw)
+    config.repo_path = repo
+    return config
+
+
+def _check_local_paths(settings: Settings, repo: Path, config) -> None:
     """A sqlite online store or file registry must live in skewless's data directory.
 
     Otherwise skewless would write features where `FeatureStore("feature_repo")` does
     not look; better to say so than to serve from a store nobody fills.
     """
-    from feast.repo_config import load_repo_config
-
-    config = load_repo_config(repo, repo / "feature_store.yaml")
     data_dir = settings.data_dir.resolve()
     paths = {"registry": config.registry.path}
     if config.online_store.type == "sqlite":
@@ -64,31 +76,32 @@ def _check_local_paths(settings: Settings, repo: Path) -> None:
             )
 
 
-def _point_definitions_at(settings: Settings) -> Path:
+def _point_definitions_at(settings: Settings):  # -> (Path, feast.RepoConfig)
     repo = settings.feature_repo.resolve()
     if not (repo / "feature_store.yaml").exists():
         raise SkewlessError(f"no feature_store.yaml in {repo}: set feature_repo to the Feast repo folder")
-    _check_local_paths(settings, repo)
     os.environ["SKEWLESS_DATA_DIR"] = str(settings.data_dir.resolve())
-    return repo
+    config = _repo_config(settings, repo)
+    _check_local_paths(settings, repo, config)
+    return repo, config
 
 
 def open_store(settings: Settings):  # -> feast.FeatureStore (imported lazily: ~7 s)
     from feast import FeatureStore
 
-    return FeatureStore(repo_path=str(_point_definitions_at(settings)))
+    repo, config = _point_definitions_at(settings)
+    return FeatureStore(repo_path=str(repo), config=config)
 
 
 def apply_definitions(settings: Settings) -> None:
     """What `feast apply` does, in-process; idempotent."""
-    from feast.repo_config import load_repo_config
     from feast.repo_operations import apply_total
 
-    repo = _point_definitions_at(settings)
+    repo, config = _point_definitions_at(settings)
     (settings.data_dir / "feast").mkdir(parents=True, exist_ok=True)
     if str(repo) not in sys.path:
         sys.path.insert(0, str(repo))
-    apply_total(load_repo_config(repo, repo / "feature_store.yaml"), repo, skip_source_validation=True)
+    apply_total(config, repo, skip_source_validation=True)
 
 
 def with_event_timestamp(features: pd.DataFrame) -> pd.DataFrame:

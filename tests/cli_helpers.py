@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+
+import yaml
 from click.testing import CliRunner
 
 from cli.main import cli
@@ -9,11 +13,14 @@ from skewless.config import Settings
 
 
 def invoke(settings: Settings, *args: str) -> str:
-    env = {
-        "SKEWLESS_DATA_DIR": str(settings.data_dir), "SKEWLESS_FEATURE_REPO": str(settings.feature_repo),
-        "SKEWLESS_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
-        "SKEWLESS_KAFKA__CONSUMER_GROUP": settings.kafka.consumer_group,
-    }
+    """The CLI reads exactly `settings` (as a config file), whatever the caller changed in them."""
+    text = yaml.safe_dump(settings.model_dump(mode="json"))
+    config = settings.data_dir / f"test-settings-{hashlib.sha256(text.encode()).hexdigest()[:12]}.yaml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(text)
+    # Only the file: SKEWLESS_* variables of this process (Feast's SKEWLESS_DATA_DIR included) would override it.
+    env: dict[str, str | None] = {name: None for name in os.environ if name.startswith("SKEWLESS_")}
+    env["SKEWLESS_CONFIG"] = str(config)
     result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.output

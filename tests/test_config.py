@@ -31,3 +31,19 @@ def test_bad_values_name_the_field(tmp_path):
         load_settings(overrides={"kafka": {"bootsrap": "x"}}, environ={})
     with pytest.raises(SkewlessError, match="does not exist"):
         load_settings(Path(tmp_path / "nope.yaml"), environ={})
+
+
+def test_redis_online_store_replaces_the_repos_sqlite_store_and_keeps_the_registry(tmp_path):
+    import shutil
+
+    from skewless.feast_store import _repo_config
+
+    repo = tmp_path / "feature_repo"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "feature_repo", repo)
+    settings = load_settings(environ={}, overrides={"data_dir": tmp_path / "data", "feature_repo": repo,
+                                                    "online_store": {"type": "redis", "redis": "10.0.0.5:6380"}})
+    config = _repo_config(settings, repo)
+    assert config.online_store.type == "redis" and config.online_store.connection_string == "10.0.0.5:6380"
+    assert config.online_store.skip_dedup, "last write wins, as in sqlite: skewless orders the writes"
+    assert config.registry.path == "../data/feast/registry.db"
+    assert _repo_config(load_settings(environ={}, overrides={"feature_repo": repo}), repo).online_store.type == "sqlite"

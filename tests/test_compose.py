@@ -1,0 +1,88 @@
+"""docker-compose.yml, checked without Docker: the services, ports and images it declares,
+and that the configuration it implies is what skewless's CLI reads from the two profiles."""
+
+from pathlib import Path
+
+import pyflink.version
+import pytest
+import yaml
+
+from skewless.config import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+
+
+def _env(service: str) -> dict[str, str]:
+    return {k: str(v) for k, v in SERVICES[service].get("environment", {}).items()}
+
+
+def _flink_properties(service: str) -> dict[str, str]:
+    return yaml.safe_load(_env(service)["FLINK_PROPERTIES"])
+
+
+def _published(service: str) -> set[int]:
+    return {int(p.split(":")[0]) for p in SERVICES[service].get("ports", [])}
+
+
+@pytest.fixture(scope="module")
+def host():
+    return load_settings(ROOT / "deploy" / "skewless.compose.yaml", environ={})
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    return load_settings(ROOT / "deploy" / "skewless.cluster.yaml", environ={})
+
+
+def test_the_stack_has_kafka_flink_and_redis():
+    assert set(SERVICES) == {"kafka", "redis", "jobmanager", "taskmanager"}
+    assert SERVICES["kafka"]["image"].startswith("apache/kafka:")
+    assert SERVICES["redis"]["image"].startswith("redis:")
+    for flink in ("jobmanager", "taskmanager"):
+        assert SERVICES[flink]["build"]["dockerfile"] == "deploy/flink.Dockerfile"
+    assert SERVICES["jobmanager"]["command"] == "jobmanager" and SERVICES["taskmanager"]["command"] == "taskmanager"
+    assert set(COMPOSE["volumes"]) >= {"skewless-data"}
+
+
+def test_kafka_runs_kraft_single_node_with_our_partition_count(host):
+    env = _env("kafka")
+    assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+    assert "ZOOKEEPER" not in " ".join(env).upper()
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093"
+    assert int(env["KAFKA_NUM_PARTITIONS"]) == host.topics.partitions
+
+
+def test_the_flink_image_matches_the_installed_pyflink_and_carries_skewless():
+    dockerfile = (ROOT / "deploy" / "flink.Dockerfile").read_text()
+    assert f"FROM flink:{pyflink.version.__version__}-" in dockerfile
+    assert "python3.11" in dockerfile, "skewless requires Python 3.11 (pyproject.toml)"
+    assert "pip install --no-cache-dir /opt/skewless" in dockerfile
+    assert "kafka_connector_jars" in dockerfile and "/opt/flink/lib/" in dockerfile
+    for flink in ("jobmanager", "taskmanager"):
+        assert _flink_properties(flink)["python.executable"] == "/opt/venv/bin/python"
+        assert _flink_properties(flink)["jobmanager.rpc.address"] == "jobmanager"
+
+
+def test_the_host_profile_points_at_the_published_ports(host):
+    assert host.kafka.bootstrap_servers == "127.0.0.1:9092" and not host.kafka.embedded
+    assert 9092 in _published("kafka")
+    assert "EXTERNAL://127.0.0.1:9092" in _env("kafka")["KAFKA_ADVERTISED_LISTENERS"]
+    assert host.online_store.type == "redis" and host.online_store.redis == "127.0.0.1:6379"
+    assert 6379 in _published("redis")
+    assert host.flink.jobmanager == "127.0.0.1:8081" and 8081 in _published("jobmanager")
+
+
+def test_the_cluster_profile_uses_service_names_and_the_shared_volume(cluster):
+    assert cluster.kafka.bootstrap_servers == "kafka:29092"
+    assert "INTERNAL://kafka:29092" in _env("kafka")["KAFKA_ADVERTISED_LISTENERS"]
+    assert cluster.online_store.redis.split(":")[0] == "redis"
+    assert cluster.flink.jobmanager == "jobmanager:8081"
+    for flink in ("jobmanager", "taskmanager"):
+        mounts = dict(v.split(":", 1) for v in SERVICES[flink]["volumes"])
+        assert mounts["skewless-data"] == str(cluster.data_dir), "registry, Feast registry and checkpoints must be shared"
+    assert str(cluster.feature_repo).startswith("/opt/skewless/")
+    assert cluster.flink.parallelism <= int(_flink_properties("taskmanager")["taskmanager.numberOfTaskSlots"])
+    checkpoints = _flink_properties("jobmanager")["execution.checkpointing.dir"]
+    assert checkpoints == (cluster.data_dir / "checkpoints").as_uri()
