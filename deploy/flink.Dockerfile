@@ -2,7 +2,8 @@
 FROM flink:2.0.2-scala_2.12-java17
 RUN apt-get update && apt-get install -y --no-install-recommends python3.11 python3.11-venv \
     && rm -rf /var/lib/apt/lists/* \
-    && python3.11 -m venv /opt/venv
+    && python3.11 -m venv /opt/venv \
+    && cp /opt/flink/opt/flink-python-*.jar /opt/flink/lib/
 ENV PATH=/opt/venv/bin:$PATH
 COPY . /opt/skewless
 RUN pip install --no-cache-dir /opt/skewless \

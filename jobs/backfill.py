@@ -109,7 +109,7 @@ def compute_features(settings: Settings, staged: Staged, features: tuple[Feature
     Features and late rows come back from one job, as one union, so the late split is
     the streaming job's own (`jobs.event_time`), not a second implementation.
     """
-    t_env = create_table_env(settings, "throughput")
+    t_env = create_table_env(settings, "throughput", {"pipeline.name": "skewless backfill"})
     bind_history(t_env, settings, staged.transactions_csv, staged.labels_csv, staged.as_arrived)
     flagged = split_late(t_env)
     t_env.create_temporary_view("features", t_env.sql_query(feature_query(features)))

@@ -65,6 +65,7 @@ def start_stream(
 ) -> TableResult:
     """Submit the streaming job; returns at once (call `.wait()` to block until it ends)."""
     t_env = create_table_env(settings, "latency", {
+        "pipeline.name": "skewless stream",
         "execution.checkpointing.interval": CHECKPOINT_INTERVAL,
         # Window state outgrows the JobManager's 5 MB in-memory checkpoint limit within
         # days of history: checkpoints go to files under the data directory.

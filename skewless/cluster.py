@@ -32,10 +32,26 @@ def cluster_dir(settings: Settings) -> Path:
 
 
 def flink_env(settings: Settings) -> dict[str, str]:
-    """Environment for bin/ scripts: this distribution, this cluster's configuration and log folders."""
-    conf = cluster_dir(settings) / "conf"
-    return {**os.environ, "FLINK_HOME": str(flink_home()), "FLINK_CONF_DIR": str(conf),
-            "FLINK_LOG_DIR": str(cluster_dir(settings) / "log")}
+    """Environment for bin/ scripts: this distribution, this cluster's configuration, jars and log folders."""
+    home = cluster_dir(settings)
+    return {**os.environ, "FLINK_HOME": str(flink_home()), "FLINK_CONF_DIR": str(home / "conf"),
+            "FLINK_LIB_DIR": str(home / "lib"), "FLINK_LOG_DIR": str(home / "log")}
+
+
+def link_libraries(settings: Settings) -> Path:
+    """The distribution's lib/ plus opt/flink-python: Python operators run in the cluster's own classpath.
+
+    The local mini-cluster adds flink-python by itself; a standalone cluster only
+    loads lib/ (the official PyFlink images copy the jar there too). Links, not copies,
+    and the wheel's folders stay untouched.
+    """
+    lib = cluster_dir(settings) / "lib"
+    lib.mkdir(parents=True, exist_ok=True)
+    for jar in [*(flink_home() / "lib").glob("*.jar"), *(flink_home() / "opt").glob("flink-python-*.jar")]:
+        link = lib / jar.name
+        if not link.exists():
+            link.symlink_to(jar)
+    return lib
 
 
 def write_config(settings: Settings, rest_port: int, slots: int) -> Path:
@@ -59,6 +75,7 @@ def start_cluster(settings: Settings, rest_port: int = 8081, slots: int = 2, tim
     if rest.reachable():
         raise SkewlessError(f"a Flink cluster already answers on 127.0.0.1:{rest_port}: `skewless cluster stop` it first")
     write_config(settings, rest_port, slots)
+    link_libraries(settings)
     _run_script(settings, "start-cluster.sh")
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

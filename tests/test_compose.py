@@ -59,6 +59,7 @@ def test_the_flink_image_matches_the_installed_pyflink_and_carries_skewless():
     assert f"FROM flink:{pyflink.version.__version__}-" in dockerfile
     assert "python3.11" in dockerfile, "skewless requires Python 3.11 (pyproject.toml)"
     assert "pip install --no-cache-dir /opt/skewless" in dockerfile
+    assert "cp /opt/flink/opt/flink-python-*.jar /opt/flink/lib/" in dockerfile, "Python operators need flink-python in lib/"
     assert "kafka_connector_jars" in dockerfile and "/opt/flink/lib/" in dockerfile
     for flink in ("jobmanager", "taskmanager"):
         assert _flink_properties(flink)["python.executable"] == "/opt/venv/bin/python"
