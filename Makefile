@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help preflight install demo test test-unit lint bench bench-updates clean
+.PHONY: help preflight install demo test test-unit lint bench bench-latency bench-updates clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ test-unit: install ## only the fast tests (no broker, no Flink)
 
 bench: install ## backfill tx/s, Flink vs the pandas baseline (ROWS=1000000); writes bench/results/
 	$(BIN)/python -m bench.backfill_vs_pandas --rows $(or $(ROWS),1000000)
+
+bench-latency: install ## arrival-to-score latency at RATE tx/s (1000) and throughput at saturation; writes bench/results/
+	$(BIN)/python -m bench.stream_latency --rate $(or $(RATE),1000)
 
 bench-updates: install ## label-to-live time and scoring around model updates (RATE=200); writes bench/results/
 	$(BIN)/python -m bench.label_to_live --rate $(or $(RATE),200)
