@@ -150,21 +150,31 @@ class OnlineWriteBehind:
     A Feast write costs milliseconds per call (STACK.md), more than the whole scoring
     of a small bundle. Bundles queue here; the thread writes everything pending in one
     call (newest per key, as `OnlineWriter`), then reports the rows and the time they
-    became visible to `on_written`. Closing drains the queue. What a crash loses from
-    the queue, Flink replays from the last checkpoint and writes again.
+    became visible to `on_written`. Closing drains the queue. A failed write fails the
+    next `submit` (and so the job, which Flink restarts from its last checkpoint and
+    replays): the online store is never silently left behind.
     """
 
     def __init__(self, settings: Settings, on_written: Callable[[pd.DataFrame, int], None]) -> None:
         self.writer = OnlineWriter(settings)
         self.on_written = on_written
         self.pending: queue.Queue[pd.DataFrame | None] = queue.Queue()
+        self.failure: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="skewless-online-writer", daemon=True)
         self.thread.start()
 
     def submit(self, rows: pd.DataFrame) -> None:
+        if self.failure is not None:
+            raise SkewlessError(f"writing features to the online store failed: {self.failure}") from self.failure
         self.pending.put(rows)
 
     def _run(self) -> None:
+        try:
+            self._write_until_closed()
+        except BaseException as exc:  # handed to the scoring thread by submit()
+            self.failure = exc
+
+    def _write_until_closed(self) -> None:
         done = False
         while not done:
             batches = [self.pending.get()]
@@ -180,6 +190,8 @@ class OnlineWriteBehind:
     def close(self) -> None:
         self.pending.put(None)
         self.thread.join()
+        if self.failure is not None:
+            raise SkewlessError(f"writing features to the online store failed: {self.failure}") from self.failure
 
 
 class ServedLog:
