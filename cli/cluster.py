@@ -8,6 +8,7 @@ import click
 import pandas as pd
 
 from cli.context import Context, pass_context
+from cli.pipeline import backfill, stream
 from jobs.submit import submit as submit_job
 from skewless.cluster import cluster_dir, start_cluster, stop_cluster
 from skewless.errors import SkewlessError
@@ -60,8 +61,6 @@ def submit(click_ctx: click.Context, job: str, history: Path | None, labels_path
     """Submit the streaming job (detached) or a backfill (waits) to a Flink cluster; without -m, run locally."""
     ctx: Context = click_ctx.obj
     if jobmanager is None and ctx.settings.flink.jobmanager is None:
-        from cli.pipeline import backfill, stream
-
         if savepoint:
             raise SkewlessError("--from-savepoint needs a cluster (-m host:port): the local mini-cluster keeps no savepoints")
         if job == "stream":
