@@ -123,7 +123,8 @@ def _burst(settings: Settings, producer: LiveProducer, spec: PopulationSpec, cou
                            for r in read_records(settings, topics.scores, from_offsets=scores_from,
                                                  idle_timeout_s=20, deadline_s=600) if r.value["tx_id"] in wanted])
     span_s = (scores["at"].max() - scores["at"].min()) / 1000
-    result = {"transactions": len(transactions), "measured (all but the last second)": len(wanted), "producer tx/s": round(sent.transactions / sent.seconds),
+    result = {"transactions": len(transactions), "measured (all but the last second)": len(wanted),
+              "producer tx/s": round(sent.transactions / sent.seconds),
               "scored": len(scores), "distinct scored": int(scores["tx_id"].nunique()),
               "late": _late(settings, late_from, set(transactions["tx_id"])),
               "scores/s (first to last)": round(len(scores) / span_s), "versions": scores["version"].value_counts().to_dict()}
