@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -81,6 +81,12 @@ def _shifted(record: dict[str, Any], time_field: str) -> Callable[[int], bytes]:
     return lambda shift_ms: b"%s\"%s\":%d%s" % (head, time_field.encode(), base + shift_ms, tail)
 
 
+class _Address(NamedTuple):
+    topic: str
+    key: bytes
+    partition: int
+
+
 @dataclass
 class ProduceReport:
     transactions: int = 0
@@ -114,66 +120,57 @@ class LiveProducer:
         prepared = self._prepare(transactions, labels, rng, label_delay_s)
         shift_ms = int(time.time() * 1000) - int(transactions["event_time"].min())
         report, started = ProduceReport(), time.monotonic()
-        for due_ms, topic, key, value, partition in prepared:
+        for due_ms, is_label, address, value in prepared:
             wait_s = (due_ms + shift_ms) / 1000 - time.time()
             if wait_s > 0:
                 time.sleep(wait_s)
-            self.producer.send(topic, key=key, value=value(shift_ms), partition=partition)
-            if topic == self.settings.topics.transactions:
-                report.transactions += 1
-                report.per_partition[partition] += 1
-                if progress:
-                    progress(1)
-            else:
-                report.labels += 1
+            self._send(address, value(shift_ms), is_label, report)
+            if progress and not is_label:
+                progress(1)
         self.producer.flush()
         report.seconds = time.monotonic() - started
         return report
 
     def _prepare(self, transactions: pd.DataFrame, labels: pd.DataFrame, rng: np.random.Generator,
-                 label_delay_s: float) -> list[tuple[int, str, bytes, Callable[[int], bytes], int]]:
-        """(due, topic, key, value as a function of the schedule's shift, partition) for every record, in due order."""
+                 label_delay_s: float) -> list[tuple[int, bool, _Address, Callable[[int], bytes]]]:
+        """(due, is_label, address, value as a function of the schedule's shift) for every record, in due order."""
         tx = transactions[list(TRANSACTION_COLUMNS)].reset_index(drop=True)
         fraud = labels.set_index("tx_id")["is_fraud"].reindex(tx["tx_id"]).to_numpy()
         label_due = tx["event_time"].to_numpy() + (rng.exponential(label_delay_s, len(tx)) * 1000).astype(np.int64)
-        topics = self.settings.topics
         schedule = []
         for record, is_fraud, due in zip(tx.to_dict("records"), fraud, label_due, strict=True):
-            schedule.append((record["event_time"], 0, topics.transactions, record["cc_num"].encode(),
-                             _shifted(record, "event_time"), partition_for(record["cc_num"], self.partitions)))
+            schedule.append((record["event_time"], False, self._address(record, False), _shifted(record, "event_time")))
             label = {"tx_id": record["tx_id"], "merchant_id": record["merchant_id"], "is_fraud": int(is_fraud),
                      "label_time": int(due)}
-            schedule.append((int(due), 1, topics.labels, record["tx_id"].encode(), _shifted(label, "label_time"),
-                             partition_for(record["tx_id"], self.partitions)))
+            schedule.append((int(due), True, self._address(label, True), _shifted(label, "label_time")))
         schedule.sort(key=lambda item: item[:2])
-        return [(due, topic, key, value, partition) for due, _, topic, key, value, partition in schedule]
+        return schedule
 
     def replay(self, transactions: pd.DataFrame, labels: pd.DataFrame) -> ProduceReport:
         """Send both as fast as possible, times untouched, in the order of their `arrival` columns."""
         report, started = ProduceReport(), time.monotonic()
         tx = zip(transactions["arrival"], transactions[list(TRANSACTION_COLUMNS)].to_dict("records"), strict=True)
         lb = zip(labels["arrival"], labels[list(LABEL_COLUMNS)].to_dict("records"), strict=True)
-        tagged = heapq.merge(((a, 0, r) for a, r in tx), ((a, 1, r) for a, r in lb), key=lambda item: item[:2])
+        tagged = heapq.merge(((a, False, r) for a, r in tx), ((a, True, r) for a, r in lb), key=lambda item: item[:2])
         for _, is_label, record in tagged:
-            if is_label:
-                self._send_label(record)
-                report.labels += 1
-            else:
-                self._send_transaction(record, report)
+            self._send(self._address(record, is_label), _json_value(record), is_label, report)
         self.producer.flush()
         report.seconds = time.monotonic() - started
         return report
 
-    def _send_transaction(self, record: dict[str, Any], report: ProduceReport) -> None:
-        partition = partition_for(record["cc_num"], self.partitions)
-        self.producer.send(self.settings.topics.transactions, key=record["cc_num"].encode(),
-                           value=_json_value(record), partition=partition)
-        report.per_partition[partition] += 1
-        report.transactions += 1
+    def _address(self, record: dict[str, Any], is_label: bool) -> _Address:
+        """Topic, key and partition: transactions keyed by card, labels by transaction."""
+        topics = self.settings.topics
+        topic, key = (topics.labels, record["tx_id"]) if is_label else (topics.transactions, record["cc_num"])
+        return _Address(topic, key.encode(), partition_for(key, self.partitions))
 
-    def _send_label(self, label: dict[str, Any]) -> None:
-        self.producer.send(self.settings.topics.labels, key=label["tx_id"].encode(), value=_json_value(label),
-                           partition=partition_for(label["tx_id"], self.partitions))
+    def _send(self, address: _Address, value: bytes, is_label: bool, report: ProduceReport) -> None:
+        self.producer.send(address.topic, key=address.key, value=value, partition=address.partition)
+        if is_label:
+            report.labels += 1
+        else:
+            report.transactions += 1
+            report.per_partition[address.partition] += 1
 
     def close(self) -> None:
         self.producer.close()
