@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 
 import xgboost as xgb
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -43,11 +44,10 @@ def publish(settings: Settings, version: str) -> None:
     if not _reachable(settings.kafka.bootstrap_servers):
         raise KafkaConnectionError(f"no broker answers at {settings.kafka.bootstrap_servers}")
     registry = Registry(settings.models_dir)
-    registry.load(version)  # checksum verified before anything leaves
-    meta = registry.meta(version)
+    _, meta = registry.load(version)  # checksum verified before anything leaves
     headers = [
         ("version", version.encode()), ("sha256", meta.sha256.encode()),
-        ("meta", json.dumps(meta.__dict__).encode()), ("promoted_at", str(int(time.time() * 1000)).encode()),
+        ("meta", json.dumps(asdict(meta)).encode()), ("promoted_at", str(int(time.time() * 1000)).encode()),
     ]
     producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers, max_request_size=16 * 1024 * 1024,
                              max_block_ms=10_000)
