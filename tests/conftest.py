@@ -7,21 +7,15 @@ real Flink jobs (local mini-cluster) and a real Feast repo (a copy of feature_re
 from __future__ import annotations
 
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
 
 from skewless.broker import EmbeddedBroker
 from skewless.config import Settings, load_settings
+from tests.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +30,7 @@ def workspace(tmp_path_factory) -> Path:
 def settings(workspace: Path) -> Settings:
     return load_settings(environ={}, overrides={
         "data_dir": workspace / "data", "feature_repo": workspace / "feature_repo",
-        "kafka": {"bootstrap_servers": f"127.0.0.1:{_free_port()}", "consumer_group": "skewless-test"},
+        "kafka": {"bootstrap_servers": f"127.0.0.1:{free_port()}", "consumer_group": "skewless-test"},
     })
 
 

@@ -3,7 +3,6 @@ streaming job submitted to it with parallelism 2 by `skewless submit`, stopped w
 by `skewless jobs savepoint --stop`, resumed from it, and every transaction scored exactly once."""
 
 import re
-import socket
 import time
 from collections import Counter
 
@@ -16,16 +15,11 @@ from skewless.history import live_batch, load_population
 from skewless.producer import LiveProducer
 from skewless.topics import ensure_topics, read_json
 from tests.cli_helpers import invoke
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 MARGIN_MS = 3_000
 """Event time moves with events: the last seconds of a batch wait for the next one (the lateness, per partition)."""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +28,7 @@ def cluster(trained_model):
     topics = base.topics.model_copy(update={name: f"cluster-{getattr(base.topics, name)}" for name in (
         "transactions", "labels", "scores", "dead_letters", "late_transactions", "late_labels")})
     settings = base.model_copy(update={"topics": topics})
-    port = _free_port()
+    port = free_port()
     rest = start_cluster(settings, rest_port=port, slots=2)
     ensure_topics(settings)
     yield settings, rest, f"127.0.0.1:{port}"

@@ -15,6 +15,7 @@ import pytest
 
 from skewless.config import Settings
 from skewless.feast_store import OnlineWriter, apply_definitions, read_online
+from tests.ports import free_port
 from udfs.features import CARD, MERCHANT, feature_names, features_of
 
 pytestmark = pytest.mark.integration
@@ -38,9 +39,7 @@ def redis_address():
     server = shutil.which("redis-server")
     if server is None:
         pytest.fail("no Redis on 127.0.0.1:6379 and no redis-server to start: install redis-server (.ci/run does)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
                                stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
