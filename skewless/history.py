@@ -59,11 +59,14 @@ def load_population(settings: Settings) -> PopulationSpec:
     return PopulationSpec(**json.loads(path.read_text()))
 
 
-def live_batch(spec: PopulationSpec, count: int, rate: float, seed: int, lead_s: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """About `count` transactions of the same cards, timed from now at `rate` per second."""
+def live_batch(
+    spec: PopulationSpec, count: int, rate: float, seed: int, lead_s: float = 1.0, start_ms: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """About `count` transactions of the same cards at `rate` per second, from `start_ms` (default: now + `lead_s`)."""
     if rate <= 0 or count <= 0:
         raise SkewlessError("--rate and --count must be positive")
-    start_ms = int((time.time() + lead_s) * 1000)
+    if start_ms is None:
+        start_ms = int((time.time() + lead_s) * 1000)
     end_ms = start_ms + max(1, int(count / rate * 1000))
     return simulate(spec.build(), seed, start_ms, end_ms, count, id_prefix=f"live{start_ms}-",
                     burst_gap_ms=(end_ms - start_ms) / 20, distinct_cards=True)

@@ -107,24 +107,27 @@ class LiveProducer:
 
     def run(
         self, transactions: pd.DataFrame, labels: pd.DataFrame, label_delay_s: float,
-        seed: int = 0, progress: Callable[[int], None] | None = None,
+        seed: int = 0, progress: Callable[[int], None] | None = None, retime: bool = True,
     ) -> ProduceReport:
         """Send until done: transactions paced by `event_time`, each label `label_delay_s` (mean) after.
 
-        The schedule is anchored at the moment sending starts: event times are shifted
-        so the first transaction happens now, keeping the batch's spacing. Every record
+        The schedule is anchored at the moment sending starts. With `retime`, event times
+        are shifted so the first transaction happens now, keeping the batch's spacing;
+        without, they are sent as they are (a batch that continues a fixed, historical
+        world, as tests do, must not depend on today's date). Every record
         is encoded and partitioned before the clock starts, so the sending loop does
         nothing but wait and send: the load generator must not be what limits a benchmark.
         """
         rng = np.random.default_rng(seed)
         prepared = self._prepare(transactions, labels, rng, label_delay_s)
         shift_ms = int(time.time() * 1000) - int(transactions["event_time"].min())
+        value_shift_ms = shift_ms if retime else 0
         report, started = ProduceReport(), time.monotonic()
         for due_ms, is_label, address, value in prepared:
             wait_s = (due_ms + shift_ms) / 1000 - time.time()
             if wait_s > 0:
                 time.sleep(wait_s)
-            self._send(address, value(shift_ms), is_label, report)
+            self._send(address, value(value_shift_ms), is_label, report)
             if progress and not is_label:
                 progress(1)
         self.producer.flush()

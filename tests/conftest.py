@@ -50,12 +50,17 @@ def feast_applied(settings: Settings) -> Settings:
     return settings
 
 
+HISTORY_END = "2026-11-01"
+HISTORY_END_MS = 1_793_491_200_000
+"""The generated history ends here, whatever today's date: no test depends on the calendar."""
+
+
 @pytest.fixture(scope="session")
 def trained_model(settings: Settings, broker, feast_applied) -> Settings:
     """generate -> backfill -> train through the real CLI, once per session."""
     from tests.cli_helpers import invoke
 
-    invoke(settings, "generate", "--cards", "300", "--merchants", "80", "--days", "10", "--end", "2026-11-01")
+    invoke(settings, "generate", "--cards", "300", "--merchants", "80", "--days", "10", "--end", HISTORY_END)
     assert "set aside          0" in invoke(settings, "backfill")
     assert "version" in invoke(settings, "train")
     return settings

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 
 import numpy as np
@@ -20,6 +19,7 @@ from skewless.producer import true_end_offsets
 from skewless.schema import normalise_transactions, read_table
 from skewless.topics import ensure_topics, read_json, read_records
 from tests.cli_helpers import invoke
+from tests.conftest import HISTORY_END_MS
 from udfs.features import CARD, FEATURES, LabelRate, feature_names, model_inputs
 
 pytestmark = pytest.mark.integration
@@ -38,11 +38,12 @@ def test_status_sees_the_running_stack(trained_model):
 def live_run(trained_model):
     """300 live transactions through a stream job bootstrapped from the generated history."""
     s = trained_model
-    transactions, labels = live_batch(load_population(s), count=300, rate=150, seed=5)
+    live_from_ms = HISTORY_END_MS + 60_000  # the live batch continues the history, at its own (past) event times
+    transactions, labels = live_batch(load_population(s), count=300, rate=150, seed=5, start_ms=live_from_ms)
     history, history_labels = s.history_dir / TRANSACTIONS_FILE, s.history_dir / LABELS_FILE
-    bootstrap = stage_bootstrap(s, history, history_labels, int(time.time() * 1000))
+    bootstrap = stage_bootstrap(s, history, history_labels, live_from_ms)
     run = run_finite_stream(s, transactions, labels, bootstrap=bootstrap,
-                            send=lambda producer: producer.run(transactions, labels, label_delay_s=0.5))
+                            send=lambda producer: producer.run(transactions, labels, label_delay_s=0.5, retime=False))
     return s, transactions, labels, run
 
 
