@@ -12,19 +12,21 @@ STAMP  := $(VENV)/.installed
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
 
-preflight: ## check Python 3.11 and Java 11/17 with a one-line error each
+preflight: ## check Python 3.11 and a JDK 11/17 with a one-line error each
 	@[ -n "$(PYTHON)" ] || { echo "error: no python3 found: install Python 3.11"; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "error: skewless needs Python 3.11 (found $$($(PYTHON) -V 2>&1)): install python3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
-	@command -v java >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/java" ] || { echo "error: Java not found: install a JDK 11 or 17 (e.g. apt-get install openjdk-17-jre-headless) and put java on PATH"; exit 1; }
+	@command -v java >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/java" ] || { echo "error: Java not found: install a JDK 11 or 17 (e.g. apt-get install openjdk-17-jdk-headless) and put java on PATH"; exit 1; }
+	@command -v javac >/dev/null 2>&1 || [ -x "$$JAVA_HOME/bin/javac" ] || { echo "error: javac not found: the feature engine is compiled at install; install a JDK, not only a JRE (e.g. apt-get install openjdk-17-jdk-headless)"; exit 1; }
 
 $(STAMP): pyproject.toml | preflight
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
 	$(BIN)/python -c "from skewless.connectors import kafka_connector_jars; print('connector jars:', kafka_connector_jars()[0].parent)"
+	$(BIN)/python -c "from jobs.engine_jar import engine_jar; print('feature engine:', engine_jar())"
 	@touch $(STAMP)
 
-install: preflight $(STAMP) ## create .venv with skewless and fetch Flink's Kafka connector
+install: preflight $(STAMP) ## create .venv with skewless, fetch Flink's Kafka connector, compile the feature engine
 
 demo: install ## install, then run the whole loop on the embedded stack
 	$(BIN)/skewless demo

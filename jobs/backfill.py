@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from jobs.event_time import late_records, split_late
-from jobs.feature_sql import feature_query, output_types
+from jobs.feature_engine import feature_table
+from jobs.feature_spec import output_types
 from jobs.flink_env import create_table_env
 from jobs.sources import Bootstrap, bind_history
 from skewless.config import Settings
@@ -104,7 +105,7 @@ _LATE = ("late_kind", "late_watermark", "late_reason")
 
 
 def compute_features(settings: Settings, staged: Staged, features: tuple[Feature, ...] = FEATURES) -> Computed:
-    """Run the feature query over the staged history: one row per on-time transaction, and the late rows.
+    """Run the feature engine over the staged history: one row per on-time transaction, and the late rows.
 
     Features and late rows come back from one job, as one union, so the late split is
     the streaming job's own (`jobs.event_time`), not a second implementation.
@@ -112,7 +113,7 @@ def compute_features(settings: Settings, staged: Staged, features: tuple[Feature
     t_env = create_table_env(settings, "throughput", {"pipeline.name": "skewless backfill"})
     bind_history(t_env, settings, staged.transactions_csv, staged.labels_csv, staged.as_arrived)
     flagged = split_late(t_env)
-    t_env.create_temporary_view("features", t_env.sql_query(feature_query(features)))
+    t_env.create_temporary_view("features", feature_table(t_env, features))
     parts = ["SELECT *, CAST(NULL AS STRING) AS late_kind, CAST(NULL AS STRING) AS late_watermark, "
              "CAST(NULL AS STRING) AS late_reason FROM features"]
     for source in flagged:

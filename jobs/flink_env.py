@@ -1,8 +1,7 @@
 """A Flink table environment configured from the settings, for either job.
 
-Both jobs run Flink's streaming runtime: the batch planner cannot compile the
-RANGE OVER windows the features use (STACK.md), and a bounded source in streaming
-mode ends on its own. One runtime also means one operator implementation, which is
+Both jobs run Flink's streaming runtime, a bounded source in streaming mode ends on
+its own, and both run the same feature engine (its jar is on `pipeline.jars`), which is
 what makes backfill and stream rows identical.
 """
 
@@ -16,7 +15,7 @@ from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import EnvironmentSettings, StreamTableEnvironment
 
-from jobs.udf_bindings import register_udfs
+from jobs.engine_jar import engine_jar
 from skewless.config import Settings
 from skewless.connectors import kafka_connector_jars
 from skewless.preflight import check_java
@@ -32,7 +31,7 @@ def flink_options(settings: Settings, profile: Profile) -> dict[str, str]:
         {"bundle_time_ms": f.bundle_time_ms, "bundle_size": f.bundle_size, "arrow_batch_size": f.arrow_batch_size}
         if profile == "latency" else THROUGHPUT_BUNDLE
     )
-    jars = [*kafka_connector_jars(), *f.jars]
+    jars = [engine_jar(), *kafka_connector_jars(), *f.jars]
     options = {
         "parallelism.default": str(f.parallelism),
         "python.executable": sys.executable,
@@ -61,6 +60,4 @@ def create_table_env(settings: Settings, profile: Profile, extra: dict[str, str]
     for key, value in options.items():
         config.set_string(key, value)
     env = StreamExecutionEnvironment.get_execution_environment(config)
-    t_env = StreamTableEnvironment.create(env, EnvironmentSettings.in_streaming_mode())  # reads the same options
-    register_udfs(t_env)
-    return t_env
+    return StreamTableEnvironment.create(env, EnvironmentSettings.in_streaming_mode())  # reads the same options

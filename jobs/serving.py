@@ -15,7 +15,8 @@ import pandas as pd
 from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, ScalarFunction, udf
 
-from jobs.feature_sql import output_columns
+import jobs.python_worker  # noqa: F401  (quiets the worker's benign shutdown error)
+from jobs.feature_spec import output_columns
 from models.scoring import Scorer
 from skewless.config import Settings
 from skewless.feast_store import OnlineWriteBehind, ServedLog

@@ -1,4 +1,4 @@
-"""Streaming: Kafka `transactions` + `fraud-labels` -> the shared feature query -> Feast online + XGBoost -> `fraud-scores`.
+"""Streaming: Kafka `transactions` + `fraud-labels` -> the shared feature engine -> Feast online + XGBoost -> `fraud-scores`.
 
 One job, three outputs: scores, and the late transactions and late labels, each on
 its own topic with the original record as value and the reason in headers (the
@@ -11,7 +11,7 @@ from pyflink.table import DataTypes, Schema, StreamTableEnvironment, Table, Tabl
 from pyflink.table.expressions import col
 
 from jobs.event_time import Flagged, late_records, split_late
-from jobs.feature_sql import feature_query
+from jobs.feature_engine import feature_table
 from jobs.flink_env import create_table_env
 from jobs.serving import SCORE_FIELDS, score_and_serve
 from jobs.sources import Bootstrap, Offsets, bind_kafka
@@ -75,8 +75,8 @@ def start_stream(
     })
     bind_kafka(t_env, settings, start_offsets, stop_offsets, bootstrap)
     transactions, labels = split_late(t_env)
-    features = feature_query(emit_after_ms=bootstrap.until_ms if bootstrap else None)
-    scores = t_env.sql_query(features).map(score_and_serve(settings))
+    features = feature_table(t_env, emit_after_ms=bootstrap.until_ms if bootstrap else None)
+    scores = features.map(score_and_serve(settings))
     statements = t_env.create_statement_set()
     statements.add_insert(_scores_sink(settings), scores)
     statements.add_insert(*_late_insert(t_env, settings, transactions, settings.topics.late_transactions, "cc_num"))

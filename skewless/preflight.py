@@ -46,7 +46,7 @@ def check_java() -> None:
     java = java_executable()
     if java is None:
         raise SkewlessError(
-            "Java not found: install a JDK 11 or 17 (e.g. `apt-get install openjdk-17-jre-headless`) "
+            "Java not found: install a JDK 11 or 17 (e.g. `apt-get install openjdk-17-jdk-headless`) "
             "and put `java` on PATH or set JAVA_HOME"
         )
     out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)

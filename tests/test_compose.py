@@ -61,6 +61,7 @@ def test_the_flink_image_matches_the_installed_pyflink_and_carries_skewless():
     assert "pip install --no-cache-dir /opt/skewless" in dockerfile
     assert "cp /opt/flink/opt/flink-python-*.jar /opt/flink/lib/" in dockerfile, "Python operators need flink-python in lib/"
     assert "kafka_connector_jars" in dockerfile and "/opt/flink/lib/" in dockerfile
+    assert "openjdk-17-jdk-headless" in dockerfile and "engine_jar()" in dockerfile, "the feature engine is compiled in a JDK stage"
     for flink in ("jobmanager", "taskmanager"):
         assert _flink_properties(flink)["python.executable"] == "/opt/venv/bin/python"
         assert _flink_properties(flink)["jobmanager.rpc.address"] == "jobmanager"

@@ -1,7 +1,7 @@
 import pytest
 
-from jobs.feature_sql import feature_query, interval, interval_ms, output_columns
-from udfs.features import CARD, FEATURES, MERCHANT, LabelRate, PrevTx, WindowAgg, model_inputs, validate, window_label
+from jobs.feature_spec import engine_spec, output_columns
+from udfs.features import CARD, FEATURES, MERCHANT, LabelRate, PrevTx, Ratio, WindowAgg, model_inputs, validate, window_label
 
 
 def test_names_are_derived_from_the_definition():
@@ -11,13 +11,9 @@ def test_names_are_derived_from_the_definition():
     assert PrevTx(CARD, "km").name == "km_since_prev_card"
 
 
-@pytest.mark.parametrize(("seconds", "label", "sql"), [
-    (600, "10min", "INTERVAL '10' MINUTE"), (3600, "1h", "INTERVAL '1' HOUR"),
-    (86400, "1d", "INTERVAL '1' DAY"), (7 * 86400, "7d", "INTERVAL '7' DAY"), (90, "90s", "INTERVAL '90' SECOND"),
-])
-def test_window_labels_and_sql_intervals(seconds, label, sql):
+@pytest.mark.parametrize(("seconds", "label"), [(600, "10min"), (3600, "1h"), (86400, "1d"), (7 * 86400, "7d"), (90, "90s")])
+def test_window_labels(seconds, label):
     assert window_label(seconds) == label
-    assert interval(seconds) == sql
 
 
 def test_invalid_declarations_are_refused():
@@ -29,34 +25,31 @@ def test_invalid_declarations_are_refused():
         validate((WindowAgg(CARD, "amount", "sum", 3600), WindowAgg(CARD, "amount", "sum", 3600)))
 
 
-def test_query_outputs_every_declared_feature_in_order():
-    query = feature_query()
+def test_engine_output_has_every_declared_feature_in_order():
     assert output_columns()[5:] == tuple(f.name for f in FEATURES)
-    for feature in FEATURES:
-        assert f"AS {feature.name}" in query
     assert model_inputs() == ("amount", *(f.name for f in FEATURES))
 
 
-def test_one_over_layer_per_entity_window():
-    features = (
-        WindowAgg(CARD, "amount", "sum", 3600), WindowAgg(CARD, "amount", "count", 3600),
-        WindowAgg(CARD, "amount", "max", 86400), WindowAgg(MERCHANT, "amount", "count", 3600),
-    )
-    query = feature_query(features)
-    assert query.count("RANGE BETWEEN") == 3
-    assert "PARTITION BY merchant_id" in query
+def test_spec_has_one_stage_per_entity_and_one_line_per_feature():
+    spec = engine_spec()
+    stages = spec.split("\n--\n")
+    assert [s.splitlines()[0] for s in stages] == ["key 2", "key 3"]  # cc_num, merchant_id in ENGINE_COLUMNS
+    positions = sorted(int(line.split()[1]) for s in stages for line in s.splitlines()[1:])
+    assert positions == list(range(len(FEATURES)))
 
 
-def test_label_rate_window_ends_one_millisecond_before_the_transaction():
-    rate = LabelRate(MERCHANT, 7 * 86400)
-    assert rate.name == "fraud_rate_merchant_7d"
-    # labels sit at label_time + 1 ms: a window of 7 d - 1 ms keeps label_time in [t - 7 d, t)
-    assert interval_ms(7 * 86_400_000 - 1) in feature_query((rate,))
-    assert interval_ms(7 * 86_400_000 - 1) == "INTERVAL '6 23:59:59.999' DAY(3) TO SECOND(3)"
-    assert interval_ms(90_061_001) == "INTERVAL '1 01:01:01.001' DAY(3) TO SECOND(3)"
+def test_a_new_window_is_one_more_line_in_its_entity_stage():
+    base = (WindowAgg(CARD, "amount", "sum", 3600), WindowAgg(MERCHANT, "amount", "count", 3600))
+    more = (*base, WindowAgg(CARD, "amount", "mean", 3 * 86400))
+    assert engine_spec(more) == engine_spec(base).replace("--", "window 2 mean 259200000\n--")
 
 
-def test_previous_transaction_is_read_from_a_two_row_frame_not_lag():
-    query = feature_query((PrevTx(CARD, "km"),))
-    assert "LAG(" not in query
-    assert "ROWS BETWEEN 1 PRECEDING AND CURRENT ROW" in query
+def test_label_rates_keep_their_window_in_milliseconds_and_ratios_come_last():
+    ratio_over = WindowAgg(CARD, "amount", "mean", 86400)
+    spec = engine_spec((Ratio("amount", ratio_over), ratio_over, LabelRate(MERCHANT, 7 * 86400)))
+    assert spec == "key 2\nwindow 1 mean 86400000\nratio 0 1\n--\nkey 3\nrate 2 604800000"
+
+
+def test_the_engine_refuses_columns_it_does_not_carry():
+    with pytest.raises(ValueError, match="aggregates 'amount' only, not 'lat'"):
+        engine_spec((WindowAgg(CARD, "lat", "max", 3600),))

@@ -1,0 +1,209 @@
+package skewless.engine;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.types.Row;
+import org.apache.flink.util.Collector;
+
+/**
+ * Every feature of one entity in one keyed pass: previous transaction, all windows, label rates.
+ *
+ * <p>Rows wait in keyed state until the watermark passes their time, so a row's windows hold
+ * every transaction of its millisecond (a window is a span of time) and same-millisecond
+ * transactions are taken in tx_id order, whatever order they arrived in. Labels carry their
+ * arrival time + 1 ms and are added before the transactions of that millisecond: a label
+ * counts for a transaction only if it arrived strictly before it.
+ */
+public class EntityFeatures extends KeyedProcessFunction<String, Row, Row> {
+    private static final long serialVersionUID = 1L;
+    private static final double EARTH_RADIUS_KM = 6371.0088;
+    private static final long HOUR_MS = 3_600_000L;
+    private static final long DAY_MS = 86_400_000L;
+
+    private final Spec spec;
+    private final TypeInformation<Row> rowType;
+    private transient ValueState<History> history;
+    private transient MapState<Long, List<Row>> waiting;
+
+    public EntityFeatures(Spec spec, TypeInformation<Row> rowType) {
+        this.spec = spec;
+        this.rowType = rowType;
+    }
+
+    @Override
+    public void open(OpenContext context) {
+        history = getRuntimeContext().getState(new ValueStateDescriptor<>("history", History.class));
+        waiting = getRuntimeContext().getMapState(new MapStateDescriptor<>("waiting", Types.LONG, Types.LIST(rowType)));
+    }
+
+    @Override
+    public void processElement(Row row, Context ctx, Collector<Row> out) throws Exception {
+        long time = (Long) row.getField(Events.TIME);
+        List<Row> rows = waiting.get(time);
+        if (rows == null) {
+            rows = new ArrayList<>();
+            ctx.timerService().registerEventTimeTimer(time);
+        }
+        rows.add(row);
+        waiting.put(time, rows);
+    }
+
+    @Override
+    public void onTimer(long time, OnTimerContext ctx, Collector<Row> out) throws Exception {
+        List<Row> rows = waiting.get(time);
+        waiting.remove(time);
+        if (rows == null) {
+            return;
+        }
+        History h = history.value();
+        if (h == null) {
+            h = History.create(spec);
+        }
+        List<Row> transactions = new ArrayList<>(rows.size());
+        for (Row row : rows) {
+            if ((Integer) row.getField(Events.KIND) == Events.LABEL) {
+                h.appendLabel(time, (Integer) row.getField(Events.IS_FRAUD));
+            } else {
+                transactions.add(row);
+            }
+        }
+        if (!transactions.isEmpty()) {
+            transactions.sort(Comparator.comparing(r -> (String) r.getField(Events.TX_ID)));
+            emit(time, transactions, h, out);
+        }
+        history.update(h);
+    }
+
+    private void emit(long time, List<Row> transactions, History h, Collector<Row> out) {
+        if (spec.usesHistory()) {
+            for (Row row : transactions) {
+                h.append(time, (Long) row.getField(Events.CENTS));
+            }
+            for (int w = 0; w < spec.windowsMs.size(); w++) {
+                h.evict(w, time - spec.windowsMs.get(w));
+            }
+        }
+        for (int w = 0; w < spec.rateWindowsMs.size(); w++) {
+            h.evictLabels(w, time - spec.rateWindowsMs.get(w) + 1);
+        }
+        for (Row row : transactions) {
+            setWindows(row, h);
+            setRates(row, h);
+            setPrevious(row, time, h);
+            setRatios(row);
+            setCalendar(row, time);
+            out.collect(row);
+        }
+    }
+
+    private void setWindows(Row row, History h) {
+        for (Spec.Agg agg : spec.aggs) {
+            int start = h.starts[agg.window];
+            long count = h.size - start;
+            double value;
+            switch (agg.how) {
+                case "count":
+                    value = count;
+                    break;
+                case "sum":
+                    value = h.sums[agg.window] / 100.0;
+                    break;
+                case "mean":
+                    value = h.sums[agg.window] / (100.0 * count);
+                    break;
+                default:
+                    long max = Long.MIN_VALUE;
+                    for (int i = start; i < h.size; i++) {
+                        max = Math.max(max, h.cents[i]);
+                    }
+                    value = max / 100.0;
+            }
+            row.setField(Events.FEATURES + agg.out, value);
+        }
+    }
+
+    private void setRates(Row row, History h) {
+        for (int w = 0; w < spec.rateOuts.size(); w++) {
+            int labels = h.labelSize - h.labelStarts[w];
+            Double rate = labels == 0 ? null : (double) h.labelFraudSums[w] / labels;
+            row.setField(Events.FEATURES + spec.rateOuts.get(w), rate);
+        }
+    }
+
+    private void setPrevious(Row row, long time, History h) {
+        if (spec.prevs.isEmpty()) {
+            return;
+        }
+        Double lat = (Double) row.getField(Events.LAT);
+        Double lon = (Double) row.getField(Events.LON);
+        boolean located = lat != null && lon != null;
+        for (Spec.Item prev : spec.prevs) {
+            Double value = null;
+            if (h.hasPrevious) {
+                long gapMs = time - h.previousTime;
+                boolean bothLocated = located && !Double.isNaN(h.previousLat) && !Double.isNaN(h.previousLon);
+                double km = bothLocated ? haversineKm(h.previousLat, h.previousLon, lat, lon) : Double.NaN;
+                if (prev.kind.equals("seconds")) {
+                    value = gapMs / 1000.0;
+                } else if (bothLocated) {
+                    value = prev.kind.equals("km") ? km : km * 3600 / (Math.max(gapMs, 1000L) / 1000.0);
+                }
+            }
+            row.setField(Events.FEATURES + prev.out, value);
+        }
+        h.hasPrevious = true;
+        h.previousTime = time;
+        h.previousLat = located ? lat : Double.NaN;
+        h.previousLon = located ? lon : Double.NaN;
+    }
+
+    /** The transaction's amount over a window feature of the same row; null when that is 0 or null. */
+    private void setRatios(Row row) {
+        double amount = (Long) row.getField(Events.CENTS) / 100.0;
+        for (Spec.Item ratio : spec.ratios) {
+            Double denominator = (Double) row.getField(Events.FEATURES + (int) ratio.a);
+            Double value = denominator == null || denominator == 0.0 ? null : amount / denominator;
+            row.setField(Events.FEATURES + ratio.out, value);
+        }
+    }
+
+    /** Integer arithmetic on epoch milliseconds (UTC): 1970-01-01 was a Thursday, so (day + 3) % 7 is 0 on Monday. */
+    private void setCalendar(Row row, long time) {
+        long hour = Math.floorMod(Math.floorDiv(time, HOUR_MS), 24L);
+        for (Spec.Item calendar : spec.calendars) {
+            double value;
+            switch (calendar.kind) {
+                case "hour_of_day":
+                    value = hour;
+                    break;
+                case "is_night":
+                    value = hour >= calendar.a && hour <= calendar.b ? 1 : 0;
+                    break;
+                default:
+                    value = Math.floorMod(Math.floorDiv(time, DAY_MS) + 3, 7L) >= 5 ? 1 : 0;
+            }
+            row.setField(Events.FEATURES + calendar.out, value);
+        }
+    }
+
+    /** The formula of udfs/geo.py, on one pair of points. */
+    static double haversineKm(double lat1, double lon1, double lat2, double lon2) {
+        double p1 = Math.toRadians(lat1);
+        double p2 = Math.toRadians(lat2);
+        double dLat = Math.toRadians(lat2) - Math.toRadians(lat1);
+        double dLon = Math.toRadians(lon2) - Math.toRadians(lon1);
+        double s1 = Math.sin(dLat / 2);
+        double s2 = Math.sin(dLon / 2);
+        double a = s1 * s1 + Math.cos(p1) * Math.cos(p2) * (s2 * s2);
+        return 2 * EARTH_RADIUS_KM * Math.asin(Math.sqrt(Math.min(Math.max(a, 0.0), 1.0)));
+    }
+}

@@ -1,0 +1,94 @@
+package skewless.engine;
+
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.MapFunction;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.types.Row;
+
+/**
+ * The feature engine: one keyed pass per entity, stages chained in the order given.
+ *
+ * <p>Input: rows of (kind, tx_id, cc_num, merchant_id, time, cents, lat, lon, is_fraud) with
+ * watermarks. Output: one row per transaction, (tx_id, cc_num, merchant_id, event_time, amount,
+ * f0..fn-1) in feature declaration order, without watermarks: nothing after the engine is windowed,
+ * and each watermark would end a Python bundle of the scoring step. Labels enter every stage with a label rate, keyed by the
+ * same field as the transactions, and leave with it.
+ */
+public final class FeatureEngine {
+    private FeatureEngine() {}
+
+    /** {@code stages}: one spec per entity (see {@link Spec}), separated by lines holding "--". */
+    public static DataStream<Row> build(DataStream<Row> events, String stages, int features) {
+        TypeInformation<Row> wide = Events.wideType(features);
+        DataStream<Row> rows = events.map(new Widen(features)).returns(wide).name("features: read events");
+        DataStream<Row> labels = rows.filter(r -> (Integer) r.getField(Events.KIND) == Events.LABEL).name("features: labels");
+        DataStream<Row> current = rows.filter(r -> (Integer) r.getField(Events.KIND) == Events.TRANSACTION).name("features: transactions");
+        for (String text : stages.split("\n--\n")) {
+            Spec spec = Spec.parse(text);
+            DataStream<Row> in = spec.usesLabels() ? current.union(labels) : current;
+            current = in.keyBy(new FieldKey(spec.keyField))
+                .process(new EntityFeatures(spec, wide), wide)
+                .name("features by " + (spec.keyField == Events.CC_NUM ? "cc_num" : "merchant_id"));
+        }
+        return current.map(new Project(features)).returns(Events.outputType(features)).name("features: rows")
+            .assignTimestampsAndWatermarks(WatermarkStrategy.noWatermarks()).name("features: no watermarks downstream");
+    }
+
+    /** The key of a stage: a string field of the row. */
+    public static final class FieldKey implements KeySelector<Row, String> {
+        private static final long serialVersionUID = 1L;
+        private final int field;
+
+        FieldKey(int field) {
+            this.field = field;
+        }
+
+        @Override
+        public String getKey(Row row) {
+            return (String) row.getField(field);
+        }
+    }
+
+    private static final class Widen implements MapFunction<Row, Row> {
+        private static final long serialVersionUID = 1L;
+        private final int features;
+
+        Widen(int features) {
+            this.features = features;
+        }
+
+        @Override
+        public Row map(Row in) {
+            Row wide = new Row(Events.FEATURES + features);
+            for (int i = 0; i < Events.FEATURES; i++) {
+                wide.setField(i, in.getField(i));
+            }
+            return wide;
+        }
+    }
+
+    private static final class Project implements MapFunction<Row, Row> {
+        private static final long serialVersionUID = 1L;
+        private final int features;
+
+        Project(int features) {
+            this.features = features;
+        }
+
+        @Override
+        public Row map(Row in) {
+            Row out = new Row(5 + features);
+            out.setField(0, in.getField(Events.TX_ID));
+            out.setField(1, in.getField(Events.CC_NUM));
+            out.setField(2, in.getField(Events.MERCHANT_ID));
+            out.setField(3, in.getField(Events.TIME));
+            out.setField(4, (Long) in.getField(Events.CENTS) / 100.0);
+            for (int i = 0; i < features; i++) {
+                out.setField(5 + i, in.getField(Events.FEATURES + i));
+            }
+            return out;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+"""Features for every on-time transaction: the on-time views -> the JVM feature engine -> a table.
+
+Both jobs call `feature_table` on the views `jobs.event_time` registers; only the
+source bindings differ. Transactions and labels enter the engine as one stream of
+`jobs.feature_spec.ENGINE_COLUMNS` rows; the engine computes each entity's features in one keyed pass
+(spec from `jobs.feature_spec`) and returns one row per transaction, in `output_columns()`.
+
+The engine's output carries no watermarks: nothing downstream is windowed, and each
+watermark would end a Python bundle in the scoring step (one bundle per record).
+"""
+
+from __future__ import annotations
+
+from pyflink.datastream import DataStream
+from pyflink.java_gateway import get_gateway
+from pyflink.table import StreamTableEnvironment, Table
+
+from jobs.event_time import LABELS_VIEW, TRANSACTIONS_VIEW
+from jobs.feature_spec import engine_spec, output_types
+from udfs.features import FEATURES, Feature
+
+_TRANSACTION_EVENTS = (
+    "SELECT 0 AS kind, tx_id, cc_num, merchant_id, event_time AS event_ms, CAST(amount * 100 AS BIGINT) AS amount_cents, "
+    f"lat, lon, CAST(NULL AS INT) AS is_fraud FROM {TRANSACTIONS_VIEW}"
+)
+# A label is known from 1 ms after it arrived: one arriving with a transaction does not count for it.
+_LABEL_EVENTS = (
+    "SELECT 1, tx_id, CAST(NULL AS STRING), merchant_id, label_time + 1, CAST(NULL AS BIGINT), "
+    f"CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), is_fraud FROM {LABELS_VIEW}"
+)
+
+
+def _output_select(features: tuple[Feature, ...]) -> str:
+    """The engine names feature columns f0..fn-1 (all DOUBLE): give them their names and types."""
+    types = output_types(features)
+    keys = [c for c in types if c not in {f.name for f in features}]
+    named = [f"CAST(f{i} AS {types[f.name]}) AS {f.name}" for i, f in enumerate(features)]
+    return ", ".join([*keys, *named])
+
+
+def feature_table(t_env: StreamTableEnvironment, features: tuple[Feature, ...] = FEATURES, emit_after_ms: int | None = None) -> Table:
+    """One row per on-time transaction with `output_columns(features)`.
+
+    `emit_after_ms` keeps only transactions after that event time: a stream job reads a
+    history first to fill its windows (a bootstrap) and emits only what comes after.
+    """
+    events = t_env.sql_query(f"{_TRANSACTION_EVENTS} UNION ALL {_LABEL_EVENTS}")
+    engine = get_gateway().jvm.skewless.engine.FeatureEngine
+    computed = engine.build(t_env.to_data_stream(events)._j_data_stream, engine_spec(features), len(features))
+    t_env.create_temporary_view("engine_rows", t_env.from_data_stream(DataStream(computed)))
+    emitted = "" if emit_after_ms is None else f" WHERE event_time > {emit_after_ms}"
+    return t_env.sql_query(f"SELECT {_output_select(features)} FROM engine_rows{emitted}")
