@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from pyflink.java_gateway import get_gateway
+
+from jobs.csv_parts import read_csv_parts, write_csv_part
 from jobs.event_time import late_records, split_late
-from jobs.feature_engine import feature_table
-from jobs.feature_spec import output_types
+from jobs.feature_engine import feature_stream
+from jobs.feature_spec import output_columns, output_types
 from jobs.flink_env import create_table_env
 from jobs.sources import Bootstrap, bind_history
 from skewless.config import Settings
@@ -66,8 +70,8 @@ def stage_history(
     label_rows = _labels(labels, rows, labels_known_by_ms)
     settings.staging_dir.mkdir(parents=True, exist_ok=True)
     transactions_csv, labels_csv = settings.staging_dir / f"{name}.csv", settings.staging_dir / f"{name}-labels.csv"
-    rows.to_csv(transactions_csv, index=False, header=False, na_rep="")
-    label_rows.to_csv(labels_csv, index=False, header=False)
+    write_csv_part(rows, transactions_csv)
+    write_csv_part(label_rows, labels_csv)
     rejected_path = None
     if len(normalised.rejected):
         rejected_path = settings.data_dir / "rejected" / f"{history.stem}.rejected.csv"
@@ -101,32 +105,41 @@ class Computed:
     """Late transactions and labels: kind, tx_id, time, the watermark they missed, the reason."""
 
 
-_LATE = ("late_kind", "late_watermark", "late_reason")
+_LATE_TYPES = {"tx_id": "string", "event_time": "int64", "watermark": "string", "reason": "string"}
+_ENGINE_TYPES = {"STRING": "string", "BIGINT": "int64", "DOUBLE": "float64"}
 
 
 def compute_features(settings: Settings, staged: Staged, features: tuple[Feature, ...] = FEATURES) -> Computed:
     """Run the feature engine over the staged history: one row per on-time transaction, and the late rows.
 
-    Features and late rows come back from one job, as one union, so the late split is
-    the streaming job's own (`jobs.event_time`), not a second implementation.
+    Features and late rows come from one job, so the late split is the streaming job's
+    own (`jobs.event_time`), not a second implementation. The job writes both as CSV
+    files, read back here in one call each: collecting through the Flink client costs
+    more than computing the features.
     """
+    out = settings.staging_dir / "computed"
+    shutil.rmtree(out, ignore_errors=True)
     t_env = create_table_env(settings, "throughput", {"pipeline.name": "skewless backfill"})
     bind_history(t_env, settings, staged.transactions_csv, staged.labels_csv, staged.as_arrived)
     flagged = split_late(t_env)
-    t_env.create_temporary_view("features", feature_table(t_env, features))
-    parts = ["SELECT *, CAST(NULL AS STRING) AS late_kind, CAST(NULL AS STRING) AS late_watermark, "
-             "CAST(NULL AS STRING) AS late_reason FROM features"]
+    csv_files = get_gateway().jvm.skewless.engine.CsvFiles
+    engine_rows = feature_stream(t_env, features)._j_data_stream
+    csv_files.write(engine_rows, str(out), "features")
     for source in flagged:
         t_env.create_temporary_view(f"{source.name}_late", late_records(t_env, source, settings.features.allowed_lateness_ms))
-        known = {"tx_id": "tx_id", "event_time": f"{source.time_field} AS event_time"}
-        select = [known.get(c, f"CAST(NULL AS {sql_type}) AS {c}") for c, sql_type in output_types(features).items()]
-        select += [f"'{source.kind}' AS late_kind", "missed_watermark AS late_watermark", "reason AS late_reason"]
-        parts.append(f"SELECT {', '.join(select)} FROM {source.name}_late")
-    result = t_env.sql_query(" UNION ALL ".join(parts)).to_pandas()
-    is_late = result["late_kind"].notna()
-    features = result[~is_late].drop(columns=list(_LATE))
-    late = result.loc[is_late, ["tx_id", "event_time", *_LATE]].rename(columns=lambda c: c.removeprefix("late_"))
-    return Computed(features.sort_values(["event_time", "tx_id"], kind="stable").reset_index(drop=True), late)
+        late = t_env.sql_query(f"SELECT tx_id, {source.time_field} AS event_time, missed_watermark, reason FROM {source.name}_late")
+        csv_files.write(t_env.to_data_stream(late)._j_data_stream, str(out), f"late-{source.kind}")
+    engine_rows.getExecutionEnvironment().execute("skewless backfill")
+    engine_types = {c: "float64" for c in output_columns(features)} | {k: _ENGINE_TYPES[t] for k, t in output_types(()).items()}
+    computed = _exact_integers(read_csv_parts(out, "features", engine_types), features)
+    late = pd.concat([read_csv_parts(out, f"late-{s.kind}", _LATE_TYPES).assign(kind=s.kind) for s in flagged], ignore_index=True)
+    return Computed(computed.sort_values(["event_time", "tx_id"], kind="stable").reset_index(drop=True), late)
+
+
+def _exact_integers(frame: pd.DataFrame, features: tuple[Feature, ...]) -> pd.DataFrame:
+    """The engine carries every feature as a double: integer features (counts, calendar) become int64 again."""
+    integers = [f.name for f in features if f.dtype == "int64" and frame[f.name].notna().all()]
+    return frame.astype({name: "int64" for name in integers})
 
 
 def run_backfill(

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pyflink.datastream import DataStream
+from pyflink.java_gateway import get_gateway
 from pyflink.table import DataTypes, Schema, StreamTableEnvironment, Table
 
 from skewless.schema import LABEL_COLUMNS, TRANSACTION_COLUMNS
@@ -36,11 +38,13 @@ class Flagged:
     time_field: str
 
 
-def _reimport(t_env: StreamTableEnvironment, table: Table) -> Table:
+def _reimport(t_env: StreamTableEnvironment, table: Table, silence_release_ms: int = 0) -> Table:
     """Through a DataStream and back: the record timestamp becomes row time `et`.
 
+    With `silence_release_ms`, the DataStream passes the engine's `SilenceRelease` on the
+    way: event time moves on during silence (see `FeatureSettings.silence_release_ms`).
     The column types are declared again: inferred from Java objects, DECIMAL(12, 2)
-    would come back as DECIMAL(38, 18) and averages would round differently.
+    would come back as DECIMAL(38, 18).
     """
     schema = (
         Schema.new_builder()
@@ -49,16 +53,26 @@ def _reimport(t_env: StreamTableEnvironment, table: Table) -> Table:
         .watermark("et", "SOURCE_WATERMARK()")
         .build()
     )
-    return t_env.from_data_stream(t_env.to_data_stream(table), schema)
+    stream = t_env.to_data_stream(table)
+    if silence_release_ms:
+        stream = DataStream(get_gateway().jvm.skewless.engine.SilenceRelease.apply(stream._j_data_stream, silence_release_ms))
+    return t_env.from_data_stream(stream, schema)
 
 
 _ON_TIME = "arrival_watermark IS NULL OR et > arrival_watermark"
 """Nothing is late before the first watermark; after it, a row at or behind it is."""
 
 
-def _flag(t_env: StreamTableEnvironment, raw: str, kind: str, fields: tuple[str, ...], time_field: str) -> Flagged:
+def _flag(
+    t_env: StreamTableEnvironment, raw: str, kind: str, fields: tuple[str, ...], time_field: str, silence_release_ms: int,
+) -> Flagged:
     flagged = Flagged(f"{raw}_flagged", kind, fields, time_field)
-    table = t_env.sql_query(f"SELECT {', '.join(fields)}, et AS arrival_et, CURRENT_WATERMARK(et) AS arrival_watermark FROM {raw}")
+    source = raw
+    if silence_release_ms:
+        source = f"{raw}_released"
+        read = t_env.sql_query(f"SELECT {', '.join(fields)}, et AS arrival_et FROM {raw}")
+        t_env.create_temporary_view(source, _reimport(t_env, read, silence_release_ms))
+    table = t_env.sql_query(f"SELECT {', '.join(fields)}, et AS arrival_et, CURRENT_WATERMARK(et) AS arrival_watermark FROM {source}")
     t_env.create_temporary_view(flagged.name, _reimport(t_env, table))
     return flagged
 
@@ -67,10 +81,13 @@ def _register_on_time(t_env: StreamTableEnvironment, flagged: Flagged, view: str
     t_env.create_temporary_view(view, t_env.sql_query(f"SELECT {', '.join(flagged.fields)} FROM {flagged.name} WHERE {_ON_TIME}"))
 
 
-def split_late(t_env: StreamTableEnvironment) -> tuple[Flagged, Flagged]:
-    """Register the on-time views the feature query reads; return both sources' flagged views."""
-    transactions = _flag(t_env, RAW_TRANSACTIONS, "transaction", TRANSACTION_COLUMNS, "event_time")
-    labels = _flag(t_env, RAW_LABELS, "label", LABEL_COLUMNS, "label_time")
+def split_late(t_env: StreamTableEnvironment, silence_release_ms: int = 0) -> tuple[Flagged, Flagged]:
+    """Register the on-time views the feature engine reads; return both sources' flagged views.
+
+    A bounded history never falls silent, so only the stream passes `silence_release_ms`.
+    """
+    transactions = _flag(t_env, RAW_TRANSACTIONS, "transaction", TRANSACTION_COLUMNS, "event_time", silence_release_ms)
+    labels = _flag(t_env, RAW_LABELS, "label", LABEL_COLUMNS, "label_time", silence_release_ms)
     _register_on_time(t_env, transactions, TRANSACTIONS_VIEW)
     _register_on_time(t_env, labels, LABELS_VIEW)
     return transactions, labels

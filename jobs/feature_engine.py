@@ -38,15 +38,19 @@ def _output_select(features: tuple[Feature, ...]) -> str:
     return ", ".join([*keys, *named])
 
 
+def feature_stream(t_env: StreamTableEnvironment, features: tuple[Feature, ...] = FEATURES) -> DataStream:
+    """The engine's rows: keys, then features f0..fn-1 (all DOUBLE, null for none) in declaration order."""
+    events = t_env.sql_query(f"{_TRANSACTION_EVENTS} UNION ALL {_LABEL_EVENTS}")
+    engine = get_gateway().jvm.skewless.engine.FeatureEngine
+    return DataStream(engine.build(t_env.to_data_stream(events)._j_data_stream, engine_spec(features), len(features)))
+
+
 def feature_table(t_env: StreamTableEnvironment, features: tuple[Feature, ...] = FEATURES, emit_after_ms: int | None = None) -> Table:
     """One row per on-time transaction with `output_columns(features)`.
 
     `emit_after_ms` keeps only transactions after that event time: a stream job reads a
     history first to fill its windows (a bootstrap) and emits only what comes after.
     """
-    events = t_env.sql_query(f"{_TRANSACTION_EVENTS} UNION ALL {_LABEL_EVENTS}")
-    engine = get_gateway().jvm.skewless.engine.FeatureEngine
-    computed = engine.build(t_env.to_data_stream(events)._j_data_stream, engine_spec(features), len(features))
-    t_env.create_temporary_view("engine_rows", t_env.from_data_stream(DataStream(computed)))
+    t_env.create_temporary_view("engine_rows", t_env.from_data_stream(feature_stream(t_env, features)))
     emitted = "" if emit_after_ms is None else f" WHERE event_time > {emit_after_ms}"
     return t_env.sql_query(f"SELECT {_output_select(features)} FROM engine_rows{emitted}")

@@ -54,7 +54,7 @@ def run_finite_stream(
     started = time.monotonic()
     job = start_stream(settings, start_offsets=start, stop_offsets=stop, bootstrap=bootstrap)
     log.info("stream job submitted", extra={"start": start, "stop": stop})
-    _wait_running(job)
+    wait_running(job)
 
     outcome: list[ProduceReport | BaseException] = []
     producer = LiveProducer(settings)
@@ -77,7 +77,7 @@ def run_finite_stream(
     return FiniteRunReport(outcome[0], time.monotonic() - started, start, stop, outputs_from)
 
 
-def _wait_running(job: TableResult, timeout_s: float = 120.0) -> None:
+def wait_running(job: TableResult, timeout_s: float = 120.0) -> None:
     """Produce only once the job runs, so start-up time is not counted as latency."""
     client = job.get_job_client()
     deadline = time.monotonic() + timeout_s

@@ -74,7 +74,7 @@ def start_stream(
         "execution.checkpointing.tolerable-failed-checkpoints": "3",
     })
     bind_kafka(t_env, settings, start_offsets, stop_offsets, bootstrap)
-    transactions, labels = split_late(t_env)
+    transactions, labels = split_late(t_env, settings.features.silence_release_ms)
     features = feature_table(t_env, emit_after_ms=bootstrap.until_ms if bootstrap else None)
     scores = features.map(score_and_serve(settings))
     statements = t_env.create_statement_set()

@@ -63,9 +63,13 @@ class FlinkSettings(_Section):
 
 
 class FeatureSettings(_Section):
-    allowed_lateness_ms: int = Field(1_000, ge=0)
+    allowed_lateness_ms: int = Field(100, ge=0)
     """Watermark delay: events up to this much out of order get identical features in both modes.
     Every score waits this long for the watermark, so it is also the floor of stream latency."""
+    silence_release_ms: int = Field(500, ge=0)
+    """Stream only: a source subtask that has read nothing for this long moves its watermark to the
+    newest event time it read, so the last rows before a pause are scored without waiting for
+    more traffic (0: never; event time then moves only with events)."""
     labels_idle_timeout_s: int = Field(10, ge=0)
     """A labels partition silent this long stops holding back the watermark (0: never).
     Without it, a stream with no chargebacks flowing would score nothing. Finite runs

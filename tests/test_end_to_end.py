@@ -11,11 +11,12 @@ import pytest
 
 from bench import pandas_features
 from jobs.backfill import stage_bootstrap
-from jobs.finite_run import run_finite_stream
+from jobs.finite_run import run_finite_stream, wait_running
 from jobs.parity import with_disorder
+from jobs.stream import start_stream
 from skewless.feast_store import read_online, served_features_dir
 from skewless.history import LABELS_FILE, TRANSACTIONS_FILE, live_batch, load_population
-from skewless.producer import true_end_offsets
+from skewless.producer import LiveProducer, true_end_offsets
 from skewless.schema import normalise_transactions, read_table
 from skewless.topics import ensure_topics, read_json, read_records
 from tests.cli_helpers import invoke
@@ -108,7 +109,7 @@ def test_every_live_transaction_scored_exactly_once_and_served_online(live_run):
 def test_late_events_go_to_the_late_topics_not_lost(trained_model):
     """One transaction and one label arrive far behind the watermark: set aside with the reason, not scored."""
     s = trained_model
-    transactions, labels = live_batch(load_population(s), count=40, rate=10, seed=9)  # 4 s: past the 1 s lateness
+    transactions, labels = live_batch(load_population(s), count=40, rate=10, seed=9)  # 4 s: past the lateness
     transactions = transactions.assign(event_time=transactions["event_time"] - 600_000)
     labels = labels.assign(label_time=transactions["event_time"] + 1)
     late_tx = transactions.iloc[[0]].assign(tx_id="late-tx", event_time=transactions["event_time"].min() - 60_000)
@@ -134,5 +135,27 @@ def test_late_events_go_to_the_late_topics_not_lost(trained_model):
         late = list(read_records(s, topic, from_offsets=run.outputs_from[topic], expect=1, idle_timeout_s=10))
         assert [r.value["tx_id"] for r in late] == ["late-tx"], topic
         assert late[0].key == key
-        assert "allowed lateness (1000 ms)" in late[0].headers["skewless.late.reason"]
+        assert f"allowed lateness ({s.features.allowed_lateness_ms} ms)" in late[0].headers["skewless.late.reason"]
         assert late[0].headers["skewless.late.missed_watermark"]
+
+
+def test_a_quiet_stream_scores_its_last_transactions_without_more_traffic(trained_model):
+    """Paced traffic, then silence: the silence rule moves event time on, so nothing waits for a next event."""
+    s = trained_model
+    ensure_topics(s)
+    start = {t: true_end_offsets(s, t, s.topics.partitions) for t in (s.topics.transactions, s.topics.labels)}
+    scores_from = true_end_offsets(s, s.topics.scores, s.topics.partitions)
+    transactions, labels = live_batch(load_population(s), count=200, rate=100, seed=13, start_ms=HISTORY_END_MS + 3_600_000)
+    job = start_stream(s, start_offsets=start)  # unbounded: no stop offsets, no final watermark
+    try:
+        wait_running(job)
+        producer = LiveProducer(s)
+        try:
+            producer.run(transactions, labels, label_delay_s=0.2, retime=False)
+        finally:
+            producer.close()
+        scores = read_json(s, s.topics.scores, from_offsets=scores_from, expect=len(transactions), idle_timeout_s=60)
+        scored = {r["tx_id"] for r in scores}
+        assert scored == set(transactions["tx_id"]), f"{len(set(transactions['tx_id']) - scored)} transactions still wait"
+    finally:
+        job.get_job_client().cancel().result()

@@ -70,11 +70,11 @@ def test_labels_count_only_once_arrived_and_within_the_window(backfilled):
     assert _null(f.loc["c1", "fraud_rate_merchant_7d"])  # merchant m1 has no labels
 
 
-def test_late_rows_go_to_the_late_file_with_a_reason(backfilled):
+def test_late_rows_go_to_the_late_file_with_a_reason(backfilled, settings):
     result, f = backfilled
     assert "late1" not in f.index
     assert (result.rows_in, result.rows_out, result.rows_late) == (7, 6, 1)
     late = pd.read_csv(result.late_dir / "arrivals.transactions.late.csv")
     assert late["tx_id"].tolist() == ["late1"] and late["cc_num"].tolist() == ["D"]
-    assert "allowed lateness (1000 ms)" in late.loc[0, "reason"]
+    assert f"allowed lateness ({settings.features.allowed_lateness_ms} ms)" in late.loc[0, "reason"]
     assert late.loc[0, "watermark"].startswith("2026-01-01 23:59:59")
