@@ -1,31 +1,28 @@
-"""Benchmark: arrival-to-score latency at a steady rate, and scoring throughput at saturation with and without an update in flight.
+"""Benchmark: arrival-to-score latency at a steady rate, and draining a backlog at -p 1 and -p 2.
 
-    python -m bench.stream_latency [--rate 1000] [--seconds 30] [--burst 30000]
+    python -m bench.stream_latency [--rate 1000] [--seconds 30] [--backlog 200000]
 
-Real pieces only: the embedded broker, the streaming job (unbounded, as in
-production), the live producer, `skewless learn`'s loop.
+Real pieces only, default settings (no benchmark profile): the embedded broker, the
+streaming job (unbounded, as in production, with scoring, the Feast online
+write-behind and the Kafka sink), the live producer.
 
 - latency: each transaction's Kafka timestamp (when the producer sent it) to its
-  score's Kafka timestamp (when the job's sink sent it), for transactions sent at
-  `--rate` after the job has warmed up; labels flow alongside (each transaction's, 1 s
-  later on average), as they would in production.
-- saturation: `--burst` transactions sent as fast as one producer can (several times
-  what the job drains, so the job is the bottleneck), scores/s from the first score of
-  the burst to the last. Twice: once quiet, once with the learner warm-starting,
-  registering and broadcasting a new model half-way through the burst.
+  score's Kafka timestamp (when the job's sink sent it), for every transaction sent at
+  `--rate` after the job has warmed up, the last ones included: traffic then stops, and
+  the silence rule must release them. Labels flow alongside (each transaction's 1 s
+  later on average). Freshness is `online_at - event_time` from the served-features log.
+- drain: `--backlog` transactions and their labels already on the topics before the job
+  starts; tx/s from the first score to the last, at each parallelism, and how long
+  after the last score the online store had caught up.
 
-The baseline for throughput is the same job without an update in flight; there is no
-plain-tools baseline for latency here, because the plain alternative (a consumer
-computing the 20 windowed features itself) is the second pipeline skewless exists to
-remove; the goal (p99 < 100 ms at 1,000 tx/s) is the yardstick.
+The plain-Python consumer computing the same features is measured on the same backlog
+by `bench.plain_consumer`; `make bench` prints both side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import threading
 import time
 from pathlib import Path
 
@@ -33,21 +30,16 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
+from bench import plain_consumer
 from bench.workspace import run_cli, trained_workspace
 from jobs.stream import start_stream
-from models.online import UpdatePolicy
 from skewless.config import Settings
+from skewless.feast_store import served_features_dir
 from skewless.history import PopulationSpec, live_batch, load_population
-from skewless.learner import Learner
 from skewless.producer import LiveProducer, true_end_offsets
 from skewless.topics import ensure_topics, read_records
 
 RESULTS = Path(__file__).parent / "results"
-LATENCY_PROFILE = {
-    "SKEWLESS_FEATURES__ALLOWED_LATENESS_MS": "20",
-    "SKEWLESS_FEATURES__LABELS_IDLE_TIMEOUT_S": "1",
-}
-"""Events more than 20 ms out of order are set aside as late: the producer sends in order."""
 
 
 def _ends(settings: Settings, topic: str) -> dict[int, int]:
@@ -79,77 +71,98 @@ def _percentiles(values: np.ndarray) -> dict[str, float]:
     return {f"p{q}": float(np.percentile(values, q)) for q in (50, 95, 99)} | {"max": float(values.max())}
 
 
-def _latency(settings: Settings, producer: LiveProducer, spec: PopulationSpec, rate: float, seconds: float) -> dict:
-    """`seconds` of transactions at `rate`, measured, then one more second, not measured.
+def _freshness(settings: Settings, tx_ids: set[str]) -> dict[str, float]:
+    """`online_at - event_time` of these transactions, from the served-features log (ms)."""
+    served = pd.read_parquet(served_features_dir(settings), columns=["tx_id", "event_time", "online_at"])
+    served = served[served["tx_id"].isin(tx_ids)]
+    return _percentiles((served["online_at"] - served["event_time"].astype("int64")).to_numpy()) | {"rows": len(served)}
 
-    Event time moves only with events: the last transactions of a stream that stops
-    would wait for the next one. The unmeasured second keeps the stream flowing past
-    the measured ones, as production traffic does.
-    """
+
+def _latency(settings: Settings, producer: LiveProducer, spec: PopulationSpec, rate: float, seconds: float) -> dict:
+    """`seconds` of transactions at `rate`, then silence: every one of them measured."""
     topics = settings.topics
     tx_from, scores_from = _ends(settings, topics.transactions), _ends(settings, topics.scores)
     late_from = _ends(settings, topics.late_transactions)
-    transactions, labels = live_batch(spec, int(rate * (seconds + 1)), rate, seed=2)
-    measured = set(transactions["tx_id"].iloc[: int(rate * seconds)])
+    transactions, labels = live_batch(spec, int(rate * seconds), rate, seed=2)
+    measured = set(transactions["tx_id"])
     producer.run(transactions, labels, label_delay_s=1.0)
     arrived = {r.value["tx_id"]: r.timestamp_ms for r in read_records(settings, topics.transactions, from_offsets=tx_from,
                                                                        expect=len(transactions))}
-    # Until idle, not a count: scores of the warm-up's last transactions may come first.
     scores = [r for r in read_records(settings, topics.scores, from_offsets=scores_from, idle_timeout_s=10)
               if r.value["tx_id"] in measured]
     to_score = np.array([r.timestamp_ms - arrived[r.value["tx_id"]] for r in scores])
-    event_to_score = np.array([r.value["scored_at"] - r.value["event_time"] for r in scores])
-    sent = [arrived[t] for t in measured]
+    last_second = max(arrived.values()) - 1000
+    quiet_tail = np.array([r.timestamp_ms - arrived[r.value["tx_id"]] for r in scores if arrived[r.value["tx_id"]] > last_second])
+    time.sleep(6)  # the served-features log flushes every 5 s
+    sent = list(arrived.values())
     return {
         "rate asked": rate, "transactions": len(measured),
         "rate sent": round(len(sent) / ((max(sent) - min(sent)) / 1000), 1),
         "scored": len(scores), "distinct scored": len({r.value["tx_id"] for r in scores}),
         "late": _late(settings, late_from, measured),
-        "arrival-to-score ms": _percentiles(to_score), "event-to-score ms": _percentiles(event_to_score),
+        "arrival-to-score ms": _percentiles(to_score),
+        "last second before silence, arrival-to-score ms": _percentiles(quiet_tail),
+        "freshness ms": _freshness(settings, measured),
     }
 
 
-def _burst(settings: Settings, producer: LiveProducer, spec: PopulationSpec, count: int, seed: int,
-           learner: Learner | None) -> dict:
-    """`count` transactions (and their labels, 0.5 s of event time later) as fast as they can be sent."""
+def _backlog(settings: Settings, spec: PopulationSpec, count: int, seed: int) -> tuple[dict, set[str], float]:
+    """`count` transactions and their labels on the topics, sent before any job reads them."""
     topics = settings.topics
-    scores_from, late_from = _ends(settings, topics.scores), _ends(settings, topics.late_transactions)
-    transactions, labels = live_batch(spec, count, rate=count / 10.0, seed=seed)
+    start = {t: _ends(settings, t) for t in (topics.transactions, topics.labels)}
+    transactions, labels = live_batch(spec, count, rate=count / 60.0, seed=seed)
     labels = labels.assign(label_time=transactions["event_time"].to_numpy() + 500)
-    sent = producer.replay(transactions.assign(arrival=transactions["event_time"]), labels.assign(arrival=labels["label_time"]))
-    # The last second waits for later events (event time moves with events); the next phase pushes it through.
-    wanted = set(transactions.loc[transactions["event_time"] < transactions["event_time"].max() - 1000, "tx_id"])
-    scores = pd.DataFrame([{"tx_id": r.value["tx_id"], "version": r.value["model_version"], "at": r.timestamp_ms}
-                           for r in read_records(settings, topics.scores, from_offsets=scores_from,
-                                                 idle_timeout_s=20, deadline_s=600) if r.value["tx_id"] in wanted])
+    producer = LiveProducer(settings)
+    try:
+        sent = producer.replay(transactions.assign(arrival=transactions["event_time"]), labels.assign(arrival=labels["label_time"]))
+    finally:
+        producer.close()
+    return start, set(transactions["tx_id"]), sent.transactions / sent.seconds
+
+
+def _drain(settings: Settings, spec: PopulationSpec, count: int, parallelism: int, seed: int) -> dict:
+    """Start a job on a backlog of `count` transactions; scores/s from its first score to its last."""
+    topics = settings.topics
+    start, wanted, producer_rate = _backlog(settings, spec, count, seed)
+    scores_from, late_from = _ends(settings, topics.scores), _ends(settings, topics.late_transactions)
+    at_p = settings.model_copy(update={"flink": settings.flink.model_copy(update={"parallelism": parallelism})})
+    submitted = time.time()
+    job = start_stream(at_p, start_offsets=start)
+    try:
+        scores = pd.DataFrame([{"tx_id": r.value["tx_id"], "at": r.timestamp_ms}
+                               for r in read_records(settings, topics.scores, from_offsets=scores_from, expect=count,
+                                                     idle_timeout_s=60, deadline_s=900) if r.value["tx_id"] in wanted])
+        time.sleep(6)  # the served-features log flushes every 5 s
+        served = pd.read_parquet(served_features_dir(settings), columns=["tx_id", "online_at"])
+        online_at = served.loc[served["tx_id"].isin(wanted), "online_at"]
+    finally:
+        job.get_job_client().cancel().result()
     span_s = (scores["at"].max() - scores["at"].min()) / 1000
-    result = {"transactions": len(transactions), "measured (all but the last second)": len(wanted),
-              "producer tx/s": round(sent.transactions / sent.seconds),
-              "scored": len(scores), "distinct scored": int(scores["tx_id"].nunique()),
-              "late": _late(settings, late_from, set(transactions["tx_id"])),
-              "scores/s (first to last)": round(len(scores) / span_s), "versions": scores["version"].value_counts().to_dict()}
-    if learner is not None:
-        promoted = [d for d in learner.report.decisions if d.get("promoted")]
-        if promoted:
-            at = promoted[0]["published_at_ms"]
-            before = scores[(scores["at"] >= at - 5000) & (scores["at"] < at)]
-            after = scores[(scores["at"] >= at) & (scores["at"] < at + 5000)]
-            result |= {"update": promoted[0]["promoted"], "scores/s 5 s before publish": len(before) / 5,
-                       "scores/s 5 s after publish": len(after) / 5,
-                       "train+register+publish s": (at - promoted[0]["last_label_at_ms"]) / 1000}
-    return result
+    return {"parallelism": parallelism, "backlog": count, "producer tx/s": round(producer_rate),
+            "scored": len(scores), "distinct scored": int(scores["tx_id"].nunique()),
+            "late": _late(settings, late_from, wanted),
+            "first score after submit s": round(scores["at"].min() / 1000 - submitted, 1),
+            "tx/s (first to last score)": round(len(scores) / span_s),
+            "online rows": int(online_at.size),
+            "online caught up after last score ms": int(online_at.max() - scores["at"].max())}
+
+
+def _plain_drain(settings: Settings, spec: PopulationSpec, count: int, seed: int) -> dict:
+    """The same backlog through the plain-Python consumer (`bench.plain_consumer`)."""
+    start, _, producer_rate = _backlog(settings, spec, count, seed)
+    result = plain_consumer.drain(settings, start, count)
+    return {"parallelism": "plain Python", "backlog": count, "producer tx/s": round(producer_rate), "scored": result["scored"],
+            "tx/s (first to last score)": result["tx/s"]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--burst", type=int, default=30_000, help="Transactions per saturation burst (0: no bursts).")
+    parser.add_argument("--backlog", type=int, default=200_000, help="Transactions per drain (0: no drains).")
     parser.add_argument("--workdir", type=Path, default=Path("data/bench-latency"))
     parser.add_argument("--reuse", action="store_true", help="Keep the workspace's generated data and model.")
     args = parser.parse_args()
-    for name, value in LATENCY_PROFILE.items():
-        os.environ.setdefault(name, value)  # the shell's SKEWLESS_* settings win
     RESULTS.mkdir(parents=True, exist_ok=True)
     settings = trained_workspace(args.workdir, reuse=args.reuse)
     spec = load_population(settings)
@@ -160,36 +173,27 @@ def main() -> None:
     try:
         first_score_s = _warm_up(settings, producer, spec)
         latency = _latency(settings, producer, spec, args.rate, args.seconds)
-        quiet = updating = None
-        if args.burst:
-            quiet = _burst(settings, producer, spec, args.burst, seed=5, learner=None)
-            learner = Learner(settings, UpdatePolicy(threshold=settings.scoring.threshold, tolerance=1.0),
-                              every_labels=args.burst // 2, every_s=1e9)
-            thread = threading.Thread(target=learner.run, name="learner", daemon=True)
-            thread.start()
-            time.sleep(2)
-            updating = _burst(settings, producer, spec, args.burst, seed=6, learner=learner)
-            learner.stop()
-            thread.join()
     finally:
         producer.close()
         job.get_job_client().cancel().result()
+    drains = []
+    if args.backlog:
+        drains = [_plain_drain(settings, spec, args.backlog, seed=10)]
+        drains += [_drain(settings, spec, args.backlog, p, seed=10 + p) for p in (1, 2)]
+        plain = drains[0]["tx/s (first to last score)"]
+        for drain in drains[1:]:
+            drain["x plain Python"] = round(drain["tx/s (first to last score)"] / plain, 2)
     summary = {"features": settings.features.model_dump(), "flink": settings.flink.model_dump(mode="json"),
                "fetch_max_wait_ms": settings.kafka.fetch_max_wait_ms, "first score after submit s": round(first_score_s, 1),
-               "latency": latency, "saturation quiet": quiet, "saturation with update": updating}
-    if quiet and updating:
-        summary["throughput ratio with/without update"] = round(
-            updating["scores/s (first to last)"] / quiet["scores/s (first to last)"], 2)
+               "latency": latency, "drains": drains}
     out = RESULTS / f"stream_latency_{int(args.rate)}.json"
     out.write_text(json.dumps(summary, indent=2, default=str))
-    print(tabulate([{"": k, **latency[k]} for k in ("arrival-to-score ms", "event-to-score ms")], headers="keys", floatfmt=".0f"))
+    rows = ("arrival-to-score ms", "last second before silence, arrival-to-score ms", "freshness ms")
+    print(tabulate([{"": k, **latency[k]} for k in rows], headers="keys", floatfmt=".0f"))
     print(f"\n{latency['distinct scored']} of {latency['transactions']} scored ({latency['late']} late) "
           f"at {latency['rate sent']} tx/s sent")
-    if quiet and updating:
-        print(tabulate([{"run": "quiet", **{k: v for k, v in quiet.items() if k != "versions"}},
-                        {"run": "update in flight", **{k: v for k, v in updating.items() if k != "versions"}}],
-                       headers="keys", floatfmt=".1f"))
-        print(f"\nthroughput with/without an update in flight: {summary['throughput ratio with/without update']}")
+    if drains:
+        print(tabulate(drains, headers="keys", floatfmt=".1f"))
     print(f"-> {out}")
     run_cli("down")
 

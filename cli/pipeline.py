@@ -14,6 +14,7 @@ from cli.context import Context, pass_context
 from cli.data import generate
 from cli.stack import up
 from jobs.backfill import run_backfill, stage_bootstrap
+from jobs.feature_spec import engine_spec
 from jobs.finite_run import run_finite_stream
 from jobs.parity import run_parity
 from jobs.stream import start_stream
@@ -230,9 +231,13 @@ def parity(ctx: Context, history: Path | None, labels_path: Path | None, limit: 
 
 
 @click.command(name="features")
+@click.option("--spec", is_flag=True, help="Print the feature engine's spec the declarations compile to.")
 @pass_context
-def list_features(ctx: Context) -> None:
+def list_features(ctx: Context, spec: bool) -> None:
     """The declared features, as both pipelines and Feast see them."""
+    if spec:
+        click.echo(engine_spec())
+        return
     ctx.emit([
         {"name": f.name, "entity": f.entity.name, "type": f.dtype, "current tx included": includes_current(f),
          "description": f.description}

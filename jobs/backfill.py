@@ -1,4 +1,4 @@
-"""Backfill: bounded history files (transactions, labels) -> the shared feature query -> Feast's offline store."""
+"""Backfill: bounded history files (transactions, labels) -> the shared feature engine -> Feast's offline store."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-
 from pyflink.java_gateway import get_gateway
 
 from jobs.csv_parts import read_csv_parts, write_csv_part
-from jobs.event_time import late_records, split_late
+from jobs.event_time import late_records, register_in_order, split_late
 from jobs.feature_engine import feature_stream
 from jobs.feature_spec import output_columns, output_types
 from jobs.flink_env import create_table_env
@@ -113,7 +112,8 @@ def compute_features(settings: Settings, staged: Staged, features: tuple[Feature
     """Run the feature engine over the staged history: one row per on-time transaction, and the late rows.
 
     Features and late rows come from one job, so the late split is the streaming job's
-    own (`jobs.event_time`), not a second implementation. The job writes both as CSV
+    own (`jobs.event_time`), not a second implementation; a history staged in time order
+    has nothing late and skips it. The job writes both as CSV
     files, read back here in one call each: collecting through the Flink client costs
     more than computing the features.
     """
@@ -121,7 +121,9 @@ def compute_features(settings: Settings, staged: Staged, features: tuple[Feature
     shutil.rmtree(out, ignore_errors=True)
     t_env = create_table_env(settings, "throughput", {"pipeline.name": "skewless backfill"})
     bind_history(t_env, settings, staged.transactions_csv, staged.labels_csv, staged.as_arrived)
-    flagged = split_late(t_env)
+    flagged = split_late(t_env) if staged.as_arrived else ()
+    if not staged.as_arrived:
+        register_in_order(t_env)
     csv_files = get_gateway().jvm.skewless.engine.CsvFiles
     engine_rows = feature_stream(t_env, features)._j_data_stream
     csv_files.write(engine_rows, str(out), "features")
@@ -132,7 +134,8 @@ def compute_features(settings: Settings, staged: Staged, features: tuple[Feature
     engine_rows.getExecutionEnvironment().execute("skewless backfill")
     engine_types = {c: "float64" for c in output_columns(features)} | {k: _ENGINE_TYPES[t] for k, t in output_types(()).items()}
     computed = _exact_integers(read_csv_parts(out, "features", engine_types), features)
-    late = pd.concat([read_csv_parts(out, f"late-{s.kind}", _LATE_TYPES).assign(kind=s.kind) for s in flagged], ignore_index=True)
+    parts = [read_csv_parts(out, f"late-{s.kind}", _LATE_TYPES).assign(kind=s.kind) for s in flagged]
+    late = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*_LATE_TYPES, "kind"])
     return Computed(computed.sort_values(["event_time", "tx_id"], kind="stable").reset_index(drop=True), late)
 
 

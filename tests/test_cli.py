@@ -46,3 +46,11 @@ def test_help_lists_the_commands(tmp_path):
     for verb in ("up", "down", "status", "generate", "produce", "backfill", "dataset", "train", "stream", "parity", "demo",
                  "models", "scores"):
         assert f"  {verb} " in result.stdout
+
+
+def test_features_spec_prints_what_the_engine_runs(tmp_path):
+    """A feature name can be grepped from the declaration to the engine line it compiles to."""
+    result = _run(tmp_path, "features", "--spec")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "key 2" and "--" in lines and "rate 16 604800000" in lines

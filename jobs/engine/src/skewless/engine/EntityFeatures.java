@@ -71,7 +71,7 @@ public class EntityFeatures extends KeyedProcessFunction<String, Row, Row> {
         List<Row> transactions = new ArrayList<>(rows.size());
         for (Row row : rows) {
             if ((Integer) row.getField(Events.KIND) == Events.LABEL) {
-                h.appendLabel(time, (Integer) row.getField(Events.IS_FRAUD));
+                h.labels.append(time, (Integer) row.getField(Events.IS_FRAUD));
             } else {
                 transactions.add(row);
             }
@@ -86,14 +86,14 @@ public class EntityFeatures extends KeyedProcessFunction<String, Row, Row> {
     private void emit(long time, List<Row> transactions, History h, Collector<Row> out) {
         if (spec.usesHistory()) {
             for (Row row : transactions) {
-                h.append(time, (Long) row.getField(Events.CENTS));
+                h.transactions.append(time, (Long) row.getField(Events.CENTS));
             }
             for (int w = 0; w < spec.windowsMs.size(); w++) {
-                h.evict(w, time - spec.windowsMs.get(w));
+                h.transactions.evict(w, time - spec.windowsMs.get(w));
             }
         }
         for (int w = 0; w < spec.rateWindowsMs.size(); w++) {
-            h.evictLabels(w, time - spec.rateWindowsMs.get(w) + 1);
+            h.labels.evict(w, time - spec.rateWindowsMs.get(w) + 1);
         }
         for (Row row : transactions) {
             setWindows(row, h);
@@ -106,24 +106,24 @@ public class EntityFeatures extends KeyedProcessFunction<String, Row, Row> {
     }
 
     private void setWindows(Row row, History h) {
+        Buffer tx = h.transactions;
         for (Spec.Agg agg : spec.aggs) {
-            int start = h.starts[agg.window];
-            long count = h.size - start;
+            long count = tx.count(agg.window);
             double value;
             switch (agg.how) {
                 case "count":
                     value = count;
                     break;
                 case "sum":
-                    value = h.sums[agg.window] / 100.0;
+                    value = tx.sums[agg.window] / 100.0;
                     break;
                 case "mean":
-                    value = h.sums[agg.window] / (100.0 * count);
+                    value = tx.sums[agg.window] / (100.0 * count);
                     break;
                 default:
                     long max = Long.MIN_VALUE;
-                    for (int i = start; i < h.size; i++) {
-                        max = Math.max(max, h.cents[i]);
+                    for (int i = tx.starts[agg.window]; i < tx.size; i++) {
+                        max = Math.max(max, tx.values[i]);
                     }
                     value = max / 100.0;
             }
@@ -133,8 +133,8 @@ public class EntityFeatures extends KeyedProcessFunction<String, Row, Row> {
 
     private void setRates(Row row, History h) {
         for (int w = 0; w < spec.rateOuts.size(); w++) {
-            int labels = h.labelSize - h.labelStarts[w];
-            Double rate = labels == 0 ? null : (double) h.labelFraudSums[w] / labels;
+            int labels = h.labels.count(w);
+            Double rate = labels == 0 ? null : (double) h.labels.sums[w] / labels;
             row.setField(Events.FEATURES + spec.rateOuts.get(w), rate);
         }
     }

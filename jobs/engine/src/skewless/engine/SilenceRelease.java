@@ -2,6 +2,7 @@ package skewless.engine;
 
 import org.apache.flink.api.common.operators.ProcessingTimeService.ProcessingTimeCallback;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.runtime.io.network.api.writer.ResultPartitionWriter;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
@@ -18,6 +19,10 @@ import org.apache.flink.types.Row;
  * exactly as if the watermark had moved with traffic, and is set aside by the late split that
  * follows. Forwarded watermarks never step back. The subtask is not marked idle: an idle label
  * source would let the transactions' watermark run ahead of labels it has not delivered yet.
+ *
+ * <p>Backpressure is not silence: while the task cannot hand records on (no output buffer free),
+ * the source reads nothing because it is not allowed to, and its partitions may be at different
+ * points in event time. The silence clock restarts until the output is free again.
  */
 public class SilenceRelease extends AbstractStreamOperator<Row> implements OneInputStreamOperator<Row, Row>, ProcessingTimeCallback {
     private static final long serialVersionUID = 1L;
@@ -66,9 +71,20 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
         }
     }
 
+    private boolean backpressured() {
+        for (ResultPartitionWriter writer : getContainingTask().getEnvironment().getAllWriters()) {
+            if (!writer.isAvailable()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     @Override
     public void onProcessingTime(long now) {
-        if (now - lastRecordAt >= silenceMs && newest > forwarded) {
+        if (backpressured()) {
+            lastRecordAt = now;
+        } else if (now - lastRecordAt >= silenceMs && newest > forwarded) {
             forwarded = newest;
             output.emitWatermark(new Watermark(newest));
         }

@@ -1,0 +1,146 @@
+"""The baseline a user would write instead of skewless: a plain-Python Kafka consumer.
+
+Same features (driven by `udfs.features`), same model, same stores, no Flink: one
+consumer reads transactions and labels; per card and merchant a deque per window with
+running sums; each poll's batch gets one vectorised distance, one vectorised predict,
+one Feast online write per view, and its scores produced to Kafka. It takes rows in
+arrival order and waits for no watermark, as such consumers do: quicker to write,
+without skewless's guarantees (ties, disorder, parity with the backfill).
+
+    python -m bench.plain_consumer --count 200000   (run by bench.stream_latency on the same backlog)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from models.scoring import Scorer
+from skewless.config import Settings
+from skewless.feast_store import OnlineWriter
+from udfs.features import FEATURES, NIGHT_HOURS, Calendar, LabelRate, PrevTx, Ratio, WindowAgg, model_inputs
+from udfs.geo import haversine_km
+
+_WINDOWS = [f for f in FEATURES if isinstance(f, WindowAgg)]
+_RATES = [f for f in FEATURES if isinstance(f, LabelRate)]
+_KEYS = ("cc_num", "merchant_id")
+
+
+@dataclass
+class _Window:
+    """One entity's rows in one window: a deque and running sums."""
+
+    size_ms: int
+    rows: deque = field(default_factory=deque)
+    total: float = 0.0
+
+    def add(self, t: int, value: float) -> None:
+        self.rows.append((t, value))
+        self.total += value
+
+    def expire(self, oldest: int) -> None:
+        while self.rows and self.rows[0][0] < oldest:
+            self.total -= self.rows.popleft()[1]
+
+
+class PlainFeatures:
+    """Incremental features in plain Python, one transaction at a time."""
+
+    def __init__(self) -> None:
+        self.windows = {key: defaultdict(lambda key=key: {f: _Window(f.window_s * 1000) for f in _WINDOWS if f.entity.key == key})
+                        for key in _KEYS}
+        self.labels = defaultdict(lambda: {f: _Window(f.window_s * 1000) for f in _RATES})
+        self.previous: dict[str, tuple[int, float, float]] = {}
+
+    def label(self, record: dict) -> None:
+        """Labels arrive at their label time: every label read so far is known to the next transaction."""
+        for window in self.labels[record["merchant_id"]].values():
+            window.add(record["label_time"], float(record["is_fraud"]))
+
+    def transaction(self, tx: dict) -> dict:
+        t, amount = tx["event_time"], tx["amount"]
+        row = {"tx_id": tx["tx_id"], "cc_num": tx["cc_num"], "merchant_id": tx["merchant_id"], "event_time": t, "amount": amount}
+        for key in _KEYS:
+            for f, window in self.windows[key][tx[key]].items():
+                window.add(t, amount)
+                window.expire(t - window.size_ms)
+                count = len(window.rows)
+                row[f.name] = {"count": count, "sum": window.total, "mean": window.total / count,
+                               "max": max(v for _, v in window.rows) if f.how == "max" else None}[f.how]
+        for f, window in self.labels[tx["merchant_id"]].items():
+            window.expire(t - window.size_ms)
+            row[f.name] = window.total / len(window.rows) if window.rows else None
+        prev = self.previous.get(tx["cc_num"])
+        row["_prev"] = prev
+        self.previous[tx["cc_num"]] = (t, tx["lat"], tx["lon"])
+        hour = (t // 3_600_000) % 24
+        calendar = {"hour_of_day": hour, "is_night": int(NIGHT_HOURS[0] <= hour <= NIGHT_HOURS[1]),
+                    "is_weekend": int(((t // 86_400_000) + 3) % 7 >= 5)}
+        for f in FEATURES:
+            if isinstance(f, Calendar):
+                row[f.name] = calendar[f.kind]
+            elif isinstance(f, Ratio):
+                row[f.name] = amount / row[f.denominator.name] if row[f.denominator.name] else None
+        return row
+
+
+def _with_previous(frame: pd.DataFrame, lats: np.ndarray, lons: np.ndarray) -> pd.DataFrame:
+    """Distance, gap and speed from the previous transaction, vectorised over the batch."""
+    prev = frame.pop("_prev")
+    has = prev.notna().to_numpy()
+    p = np.array([x if x is not None else (np.nan, np.nan, np.nan) for x in prev], dtype=float).reshape(-1, 3)
+    seconds = np.where(has, (frame["event_time"].to_numpy() - p[:, 0]) / 1000, np.nan)
+    km = haversine_km(p[:, 1], p[:, 2], lats, lons)
+    values = {"km": km, "seconds": seconds, "kmh": km * 3600 / np.maximum(seconds, 1.0)}
+    return frame.assign(**{f.name: values[f.kind] for f in FEATURES if isinstance(f, PrevTx)})
+
+
+def drain(settings: Settings, start: dict[str, dict[int, int]], count: int, idle_s: float = 30.0) -> dict:
+    """Consume from `start` until `count` transactions are scored; the report's clock starts at the first record."""
+    topics = settings.topics
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers, enable_auto_commit=False,
+                             max_poll_records=5000, fetch_max_bytes=64 * 1024 * 1024)
+    assigned = {TopicPartition(t, p): o for t, offsets in start.items() for p, o in offsets.items()}
+    consumer.assign(list(assigned))
+    for tp, offset in assigned.items():
+        consumer.seek(tp, offset)
+    producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers, linger_ms=5, acks=1, batch_size=256 * 1024)
+    scorer, writer, features = Scorer.from_registry(settings.models_dir), OnlineWriter(settings), PlainFeatures()
+    scored, first, last_record = 0, None, time.monotonic()
+    while scored < count and time.monotonic() - last_record < idle_s:
+        polled = consumer.poll(timeout_ms=200)
+        batch = []
+        for tp, records in polled.items():
+            for record in records:
+                value = json.loads(record.value)
+                if tp.topic == topics.labels:
+                    features.label(value)
+                else:
+                    batch.append(value)
+        if not polled:
+            continue
+        last_record = time.monotonic()
+        first = first or last_record
+        if not batch:
+            continue
+        frame = pd.DataFrame([features.transaction(tx) for tx in batch])
+        frame = _with_previous(frame, np.array([tx["lat"] if tx["lat"] is not None else np.nan for tx in batch], dtype=float),
+                               np.array([tx["lon"] if tx["lon"] is not None else np.nan for tx in batch], dtype=float))
+        scores = scorer.score(frame)
+        writer.write(frame)
+        for tx_id, cc_num, score, inputs in zip(frame["tx_id"], frame["cc_num"], scores, frame[list(model_inputs())].to_dict("records"),
+                                               strict=True):
+            out = {"tx_id": tx_id, "cc_num": cc_num, "score": float(score), "model_version": scorer.version, **inputs}
+            producer.send(topics.scores + "-plain", key=cc_num.encode(), value=json.dumps(out, default=float).encode())
+        scored += len(frame)
+    producer.flush()
+    seconds = time.monotonic() - (first or time.monotonic())
+    consumer.close()
+    producer.close()
+    return {"scored": scored, "seconds": round(seconds, 1), "tx/s": round(scored / seconds) if seconds else 0}
