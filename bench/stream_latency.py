@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from kafka import KafkaConsumer, TopicPartition
 from tabulate import tabulate
 
 from bench import plain_consumer
@@ -120,6 +121,26 @@ def _backlog(settings: Settings, spec: PopulationSpec, count: int, seed: int) ->
     return start, set(transactions["tx_id"]), sent.transactions / sent.seconds
 
 
+def _wait_for(settings: Settings, topic: str, from_offsets: dict[int, int], count: int, timeout_s: float = 900) -> None:
+    """Until about `count` records are on `topic`, by asking offsets: reading them now would take a core from the job.
+
+    The embedded broker reports ends up to a batch short, so "about" is: no progress for 10 s, or all `count`.
+    """
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers)
+    partitions = [TopicPartition(topic, p) for p in from_offsets]
+    deadline, last, still_since = time.monotonic() + timeout_s, -1, time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            written = sum(end - from_offsets[tp.partition] for tp, end in consumer.end_offsets(partitions).items())
+            if written >= count or (written > 0 and written == last and time.monotonic() - still_since > 10):
+                return
+            if written != last:
+                last, still_since = written, time.monotonic()
+            time.sleep(0.5)
+    finally:
+        consumer.close()
+
+
 def _drain(settings: Settings, spec: PopulationSpec, count: int, parallelism: int, seed: int) -> dict:
     """Start a job on a backlog of `count` transactions; scores/s from its first score to its last."""
     topics = settings.topics
@@ -129,6 +150,7 @@ def _drain(settings: Settings, spec: PopulationSpec, count: int, parallelism: in
     submitted = time.time()
     job = start_stream(at_p, start_offsets=start)
     try:
+        _wait_for(settings, topics.scores, scores_from, count)
         scores = pd.DataFrame([{"tx_id": r.value["tx_id"], "at": r.timestamp_ms}
                                for r in read_records(settings, topics.scores, from_offsets=scores_from, expect=count,
                                                      idle_timeout_s=60, deadline_s=900) if r.value["tx_id"] in wanted])
