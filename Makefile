@@ -37,10 +37,12 @@ test: install ## install, then run every test (unit + integration on the embedde
 test-unit: install ## only the fast tests (no broker, no Flink)
 	$(BIN)/pytest -m "not integration"
 
-bench: install ## backfill tx/s, Flink vs the pandas baseline (ROWS=1000000); writes bench/results/
+bench: install ## backfill vs pandas (ROWS=1000000), stream latency (RATE=1000) and drains vs plain Python: one table, bench/results/
 	$(BIN)/python -m bench.backfill_vs_pandas --rows $(or $(ROWS),1000000)
+	$(BIN)/python -m bench.stream_latency --rate $(or $(RATE),1000)
+	$(BIN)/python -m bench.summary --rows $(or $(ROWS),1000000) --rate $(or $(RATE),1000)
 
-bench-latency: install ## arrival-to-score latency at RATE tx/s (1000) and throughput at saturation; writes bench/results/
+bench-latency: install ## stream only: arrival-to-score latency at RATE tx/s (1000) and backlog drains; writes bench/results/
 	$(BIN)/python -m bench.stream_latency --rate $(or $(RATE),1000)
 
 bench-updates: install ## label-to-live time and scoring around model updates (RATE=200); writes bench/results/
