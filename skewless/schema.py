@@ -20,7 +20,7 @@ REQUIRED_TRANSACTION_COLUMNS = ("tx_id", "cc_num", "merchant_id", "amount", "lat
 LABEL_COLUMNS = ("tx_id", "merchant_id", "is_fraud", "label_time")
 ID_COLUMNS = ("tx_id", "cc_num", "merchant_id", "category")
 MAX_AMOUNT = 1e10
-"""Amounts are exact DECIMAL(12, 2) in the feature query: cents, below ten billion."""
+"""Amounts are read as exact DECIMAL(12, 2) and carried in integer cents by the feature engine: below ten billion."""
 
 
 @dataclass(frozen=True)
