@@ -113,9 +113,9 @@ def compute_features(settings: Settings, staged: Staged, features: tuple[Feature
 
     Features and late rows come from one job, so the late split is the streaming job's
     own (`jobs.event_time`), not a second implementation; a history staged in time order
-    has nothing late and skips it. The job writes both as CSV
-    files, read back here in one call each: collecting through the Flink client costs
-    more than computing the features.
+    has nothing late and skips it. The job writes both as CSV files, read back here in
+    one call each: collecting through the Flink client costs more than computing the
+    features.
     """
     out = settings.staging_dir / "computed"
     shutil.rmtree(out, ignore_errors=True)

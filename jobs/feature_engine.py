@@ -1,9 +1,11 @@
 """Features for every on-time transaction: the on-time views -> the JVM feature engine -> a table.
 
-Both jobs call `feature_table` on the views `jobs.event_time` registers; only the
-source bindings differ. Transactions and labels enter the engine as one stream of
-`jobs.feature_spec.ENGINE_COLUMNS` rows; the engine computes each entity's features in one keyed pass
-(spec from `jobs.feature_spec`) and returns one row per transaction, in `output_columns()`.
+Both jobs call the engine on the views `jobs.event_time` registers (the stream through
+`feature_table`, the backfill through `feature_stream`); only the source bindings
+differ. Transactions and labels enter the engine as one stream of
+`jobs.feature_spec.ENGINE_COLUMNS` rows; the engine computes each entity's features in
+one keyed pass (spec from `jobs.feature_spec`) and returns one row per transaction, in
+`output_columns()` order.
 
 The engine's output carries no watermarks: nothing downstream is windowed, and each
 watermark would end a Python bundle in the scoring step (one bundle per record).
