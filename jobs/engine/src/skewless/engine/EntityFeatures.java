@@ -146,17 +146,15 @@ public class EntityFeatures extends KeyedProcessFunction<String, Row, Row> {
         Double lat = (Double) row.getField(Events.LAT);
         Double lon = (Double) row.getField(Events.LON);
         boolean located = lat != null && lon != null;
+        long gapMs = time - h.previousTime;
+        boolean bothLocated = h.hasPrevious && located && !Double.isNaN(h.previousLat) && !Double.isNaN(h.previousLon);
+        double km = bothLocated ? haversineKm(h.previousLat, h.previousLon, lat, lon) : Double.NaN;
         for (Spec.Item prev : spec.prevs) {
             Double value = null;
-            if (h.hasPrevious) {
-                long gapMs = time - h.previousTime;
-                boolean bothLocated = located && !Double.isNaN(h.previousLat) && !Double.isNaN(h.previousLon);
-                double km = bothLocated ? haversineKm(h.previousLat, h.previousLon, lat, lon) : Double.NaN;
-                if (prev.kind.equals("seconds")) {
-                    value = gapMs / 1000.0;
-                } else if (bothLocated) {
-                    value = prev.kind.equals("km") ? km : km * 3600 / (Math.max(gapMs, 1000L) / 1000.0);
-                }
+            if (prev.kind.equals("seconds")) {
+                value = h.hasPrevious ? gapMs / 1000.0 : null;
+            } else if (bothLocated) {
+                value = prev.kind.equals("km") ? km : km * 3600 / (Math.max(gapMs, 1000L) / 1000.0);
             }
             row.setField(Events.FEATURES + prev.out, value);
         }
