@@ -14,7 +14,7 @@ from pyflink.java_gateway import get_gateway
 from jobs.csv_parts import read_csv_parts, write_csv_part
 from jobs.event_time import late_records, register_in_order, split_late
 from jobs.feature_engine import feature_stream
-from jobs.feature_spec import output_columns, output_types
+from jobs.feature_spec import output_types
 from jobs.flink_env import create_table_env
 from jobs.sources import Bootstrap, bind_history
 from skewless.config import Settings
@@ -105,7 +105,7 @@ class Computed:
 
 
 _LATE_TYPES = {"tx_id": "string", "event_time": "int64", "watermark": "string", "reason": "string"}
-_ENGINE_TYPES = {"STRING": "string", "BIGINT": "int64", "DOUBLE": "float64"}
+_ARROW_TYPES = {"STRING": "string", "BIGINT": "int64", "DOUBLE": "float64"}
 
 
 def compute_features(settings: Settings, staged: Staged, features: tuple[Feature, ...] = FEATURES) -> Computed:
@@ -121,8 +121,10 @@ def compute_features(settings: Settings, staged: Staged, features: tuple[Feature
     shutil.rmtree(out, ignore_errors=True)
     t_env = create_table_env(settings, "throughput", {"pipeline.name": "skewless backfill"})
     bind_history(t_env, settings, staged.transactions_csv, staged.labels_csv, staged.as_arrived)
-    flagged = split_late(t_env) if staged.as_arrived else ()
-    if not staged.as_arrived:
+    if staged.as_arrived:
+        flagged = split_late(t_env)
+    else:
+        flagged = ()
         register_in_order(t_env)
     csv_files = get_gateway().jvm.skewless.engine.CsvFiles
     engine_rows = feature_stream(t_env, features)._j_data_stream
@@ -132,17 +134,10 @@ def compute_features(settings: Settings, staged: Staged, features: tuple[Feature
         late = t_env.sql_query(f"SELECT tx_id, {source.time_field} AS event_time, missed_watermark, reason FROM {source.name}_late")
         csv_files.write(t_env.to_data_stream(late)._j_data_stream, str(out), f"late-{source.kind}")
     engine_rows.getExecutionEnvironment().execute("skewless backfill")
-    engine_types = {c: "float64" for c in output_columns(features)} | {k: _ENGINE_TYPES[t] for k, t in output_types(()).items()}
-    computed = _exact_integers(read_csv_parts(out, "features", engine_types), features)
+    computed = read_csv_parts(out, "features", {c: _ARROW_TYPES[t] for c, t in output_types(features).items()})
     parts = [read_csv_parts(out, f"late-{s.kind}", _LATE_TYPES).assign(kind=s.kind) for s in flagged]
     late = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*_LATE_TYPES, "kind"])
     return Computed(computed.sort_values(["event_time", "tx_id"], kind="stable").reset_index(drop=True), late)
-
-
-def _exact_integers(frame: pd.DataFrame, features: tuple[Feature, ...]) -> pd.DataFrame:
-    """The engine carries every feature as a double: integer features (counts, calendar) become int64 again."""
-    integers = [f.name for f in features if f.dtype == "int64" and frame[f.name].notna().all()]
-    return frame.astype({name: "int64" for name in integers})
 
 
 def run_backfill(

@@ -16,9 +16,10 @@ from __future__ import annotations
 from pyflink.datastream import DataStream
 from pyflink.java_gateway import get_gateway
 from pyflink.table import StreamTableEnvironment, Table
+from pyflink.table.expressions import col
 
 from jobs.event_time import LABELS_VIEW, TRANSACTIONS_VIEW
-from jobs.feature_spec import engine_spec, output_types
+from jobs.feature_spec import engine_outputs, engine_spec
 from udfs.features import FEATURES, Feature
 
 _TRANSACTION_EVENTS = (
@@ -32,19 +33,11 @@ _LABEL_EVENTS = (
 )
 
 
-def _output_select(features: tuple[Feature, ...]) -> str:
-    """The engine names feature columns f0..fn-1 (all DOUBLE): give them their names and types."""
-    types = output_types(features)
-    keys = [c for c in types if c not in {f.name for f in features}]
-    named = [f"CAST(f{i} AS {types[f.name]}) AS {f.name}" for i, f in enumerate(features)]
-    return ", ".join([*keys, *named])
-
-
 def feature_stream(t_env: StreamTableEnvironment, features: tuple[Feature, ...] = FEATURES) -> DataStream:
-    """The engine's rows: keys, then features f0..fn-1 (all DOUBLE, null for none) in declaration order."""
+    """The engine's rows: `output_columns(features)`, typed as `output_types(features)`."""
     events = t_env.sql_query(f"{_TRANSACTION_EVENTS} UNION ALL {_LABEL_EVENTS}")
     engine = get_gateway().jvm.skewless.engine.FeatureEngine
-    return DataStream(engine.build(t_env.to_data_stream(events)._j_data_stream, engine_spec(features), len(features)))
+    return DataStream(engine.build(t_env.to_data_stream(events)._j_data_stream, engine_spec(features), engine_outputs(features)))
 
 
 def feature_table(t_env: StreamTableEnvironment, features: tuple[Feature, ...] = FEATURES, emit_after_ms: int | None = None) -> Table:
@@ -53,6 +46,5 @@ def feature_table(t_env: StreamTableEnvironment, features: tuple[Feature, ...] =
     `emit_after_ms` keeps only transactions after that event time: a stream job reads a
     history first to fill its windows (a bootstrap) and emits only what comes after.
     """
-    t_env.create_temporary_view("engine_rows", t_env.from_data_stream(feature_stream(t_env, features)))
-    emitted = "" if emit_after_ms is None else f" WHERE event_time > {emit_after_ms}"
-    return t_env.sql_query(f"SELECT {_output_select(features)} FROM engine_rows{emitted}")
+    rows = t_env.from_data_stream(feature_stream(t_env, features))
+    return rows if emit_after_ms is None else rows.where(col("event_time") > emit_after_ms)

@@ -31,8 +31,18 @@ def output_columns(features: tuple[Feature, ...] = FEATURES) -> tuple[str, ...]:
 
 
 def output_types(features: tuple[Feature, ...] = FEATURES) -> dict[str, str]:
-    """The engine's output columns, in order, with their SQL types."""
+    """The engine's output columns, in order, with their SQL types (the engine emits them so typed and named)."""
     return {**_KEY_TYPES, **{f.name: _SQL_TYPES[f.dtype] for f in features}}
+
+
+def engine_outputs(features: tuple[Feature, ...] = FEATURES) -> str:
+    """The features' names and types as the engine emits them: `name:long,name:double,...`.
+
+    >>> from udfs.features import CARD
+    >>> engine_outputs((WindowAgg(CARD, "amount", "count", 3600), WindowAgg(CARD, "amount", "sum", 3600)))
+    'amount_count_card_1h:long,amount_sum_card_1h:double'
+    """
+    return ",".join(f"{f.name}:{'long' if f.dtype == 'int64' else 'double'}" for f in features)
 
 
 def _line(feature: Feature, out: dict[Feature, int]) -> str:

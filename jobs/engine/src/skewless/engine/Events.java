@@ -1,5 +1,6 @@
 package skewless.engine;
 
+import java.io.Serializable;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.types.Row;
@@ -44,19 +45,41 @@ final class Events {
         return Types.ROW(types);
     }
 
-    static TypeInformation<Row> outputType(int features) {
-        String[] names = new String[5 + features];
-        TypeInformation<?>[] types = new TypeInformation<?>[5 + features];
-        String[] head = {"tx_id", "cc_num", "merchant_id", "event_time", "amount"};
-        TypeInformation<?>[] headTypes = {Types.STRING, Types.STRING, Types.STRING, Types.LONG, Types.DOUBLE};
-        for (int i = 0; i < 5; i++) {
-            names[i] = head[i];
-            types[i] = headTypes[i];
+    /** The named, typed feature columns of the output row: "name:long,name:double,..." in declaration order. */
+    static final class Outputs implements Serializable {
+        private static final long serialVersionUID = 1L;
+        static final String[] KEYS = {"tx_id", "cc_num", "merchant_id", "event_time", "amount"};
+        final String[] names;
+        final boolean[] integer;
+
+        Outputs(String text) {
+            String[] columns = text.split(",");
+            names = new String[columns.length];
+            integer = new boolean[columns.length];
+            for (int i = 0; i < columns.length; i++) {
+                String[] nameAndType = columns[i].split(":");
+                names[i] = nameAndType[0];
+                integer[i] = nameAndType[1].equals("long");
+            }
         }
-        for (int i = 0; i < features; i++) {
-            names[5 + i] = "f" + i;
-            types[5 + i] = Types.DOUBLE;
+
+        int size() {
+            return names.length;
         }
-        return Types.ROW_NAMED(names, types);
+
+        TypeInformation<Row> type() {
+            String[] all = new String[KEYS.length + names.length];
+            TypeInformation<?>[] types = new TypeInformation<?>[all.length];
+            TypeInformation<?>[] keyTypes = {Types.STRING, Types.STRING, Types.STRING, Types.LONG, Types.DOUBLE};
+            for (int i = 0; i < KEYS.length; i++) {
+                all[i] = KEYS[i];
+                types[i] = keyTypes[i];
+            }
+            for (int i = 0; i < names.length; i++) {
+                all[KEYS.length + i] = names[i];
+                types[KEYS.length + i] = integer[i] ? Types.LONG : Types.DOUBLE;
+            }
+            return Types.ROW_NAMED(all, types);
+        }
     }
 }

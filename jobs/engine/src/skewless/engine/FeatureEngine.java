@@ -12,15 +12,20 @@ import org.apache.flink.types.Row;
  *
  * <p>Input: rows of (kind, tx_id, cc_num, merchant_id, time, cents, lat, lon, is_fraud) with
  * watermarks. Output: one row per transaction, (tx_id, cc_num, merchant_id, event_time, amount,
- * f0..fn-1) in feature declaration order, without watermarks: nothing after the engine is windowed,
+ * then every feature, named and typed as {@code outputs} says) in declaration order, without watermarks: nothing after the engine is windowed,
  * and each watermark would end a Python bundle of the scoring step. Labels enter every stage with a label rate, keyed by the
  * same field as the transactions, and leave with it.
  */
 public final class FeatureEngine {
     private FeatureEngine() {}
 
-    /** {@code stages}: one spec per entity (see {@link Spec}), separated by lines holding "--". */
-    public static DataStream<Row> build(DataStream<Row> events, String stages, int features) {
+    /**
+     * {@code stages}: one spec per entity (see {@link Spec}), separated by lines holding "--";
+     * {@code outputs}: the features' names and types, "name:long,name:double,...".
+     */
+    public static DataStream<Row> build(DataStream<Row> events, String stages, String outputs) {
+        Events.Outputs named = new Events.Outputs(outputs);
+        int features = named.size();
         TypeInformation<Row> wide = Events.wideType(features);
         DataStream<Row> rows = events.map(new Widen(features)).returns(wide).name("features: read events");
         DataStream<Row> labels = rows.filter(r -> (Integer) r.getField(Events.KIND) == Events.LABEL).name("features: labels");
@@ -32,7 +37,7 @@ public final class FeatureEngine {
                 .process(new EntityFeatures(spec, wide), wide)
                 .name("features by " + (spec.keyField == Events.CC_NUM ? "cc_num" : "merchant_id"));
         }
-        return current.map(new Project(features)).returns(Events.outputType(features)).name("features: rows")
+        return current.map(new Project(named)).returns(named.type()).name("features: rows")
             .assignTimestampsAndWatermarks(WatermarkStrategy.noWatermarks()).name("features: no watermarks downstream");
     }
 
@@ -71,22 +76,25 @@ public final class FeatureEngine {
 
     private static final class Project implements MapFunction<Row, Row> {
         private static final long serialVersionUID = 1L;
-        private final int features;
+        private final Events.Outputs outputs;
 
-        Project(int features) {
-            this.features = features;
+        Project(Events.Outputs outputs) {
+            this.outputs = outputs;
         }
 
+        /** Counts and calendar flags are computed as exact doubles; they leave as the longs they are declared as. */
         @Override
         public Row map(Row in) {
-            Row out = new Row(5 + features);
+            int keys = Events.Outputs.KEYS.length;
+            Row out = new Row(keys + outputs.size());
             out.setField(0, in.getField(Events.TX_ID));
             out.setField(1, in.getField(Events.CC_NUM));
             out.setField(2, in.getField(Events.MERCHANT_ID));
             out.setField(3, in.getField(Events.TIME));
             out.setField(4, (Long) in.getField(Events.CENTS) / 100.0);
-            for (int i = 0; i < features; i++) {
-                out.setField(5 + i, in.getField(Events.FEATURES + i));
+            for (int i = 0; i < outputs.size(); i++) {
+                Double value = (Double) in.getField(Events.FEATURES + i);
+                out.setField(keys + i, value != null && outputs.integer[i] ? (Object) value.longValue() : value);
             }
             return out;
         }
