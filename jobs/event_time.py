@@ -29,6 +29,23 @@ LATE_REASON = "at or behind the watermark: more out of order than the allowed la
 
 
 @dataclass(frozen=True)
+class _Source:
+    """A raw source table, what its rows are, and the view its on-time rows go to."""
+
+    raw: str
+    kind: str
+    fields: tuple[str, ...]
+    time_field: str
+    on_time_view: str
+
+
+_SOURCES = (
+    _Source(RAW_TRANSACTIONS, "transaction", TRANSACTION_COLUMNS, "event_time", TRANSACTIONS_VIEW),
+    _Source(RAW_LABELS, "label", LABEL_COLUMNS, "label_time", LABELS_VIEW),
+)
+
+
+@dataclass(frozen=True)
 class Flagged:
     """A source's rows with the watermark each arrived under (view `name`)."""
 
@@ -63,40 +80,32 @@ _ON_TIME = "arrival_watermark IS NULL OR et > arrival_watermark"
 """Nothing is late before the first watermark; after it, a row at or behind it is."""
 
 
-def _flag(
-    t_env: StreamTableEnvironment, raw: str, kind: str, fields: tuple[str, ...], time_field: str, silence_release_ms: int,
-) -> Flagged:
-    flagged = Flagged(f"{raw}_flagged", kind, fields, time_field)
-    source = raw
+def _flag(t_env: StreamTableEnvironment, source: _Source, silence_release_ms: int) -> Flagged:
+    flagged = Flagged(f"{source.raw}_flagged", source.kind, source.fields, source.time_field)
+    columns = ", ".join(source.fields)
+    read = source.raw
     if silence_release_ms:
-        source = f"{raw}_released"
-        read = t_env.sql_query(f"SELECT {', '.join(fields)}, et AS arrival_et FROM {raw}")
-        t_env.create_temporary_view(source, _reimport(t_env, read, silence_release_ms))
-    table = t_env.sql_query(f"SELECT {', '.join(fields)}, et AS arrival_et, CURRENT_WATERMARK(et) AS arrival_watermark FROM {source}")
+        read = f"{source.raw}_released"
+        raw = t_env.sql_query(f"SELECT {columns}, et AS arrival_et FROM {source.raw}")
+        t_env.create_temporary_view(read, _reimport(t_env, raw, silence_release_ms))
+    table = t_env.sql_query(f"SELECT {columns}, et AS arrival_et, CURRENT_WATERMARK(et) AS arrival_watermark FROM {read}")
     t_env.create_temporary_view(flagged.name, _reimport(t_env, table))
+    t_env.create_temporary_view(source.on_time_view, t_env.sql_query(f"SELECT {columns} FROM {flagged.name} WHERE {_ON_TIME}"))
     return flagged
 
 
-def _register_on_time(t_env: StreamTableEnvironment, flagged: Flagged, view: str) -> None:
-    t_env.create_temporary_view(view, t_env.sql_query(f"SELECT {', '.join(flagged.fields)} FROM {flagged.name} WHERE {_ON_TIME}"))
-
-
-def split_late(t_env: StreamTableEnvironment, silence_release_ms: int = 0) -> tuple[Flagged, Flagged]:
-    """Register the on-time views the feature engine reads; return both sources' flagged views.
+def split_late(t_env: StreamTableEnvironment, silence_release_ms: int = 0) -> tuple[Flagged, ...]:
+    """Register the on-time views the feature engine reads; return the flagged views (transactions, labels).
 
     A bounded history never falls silent, so only the stream passes `silence_release_ms`.
     """
-    transactions = _flag(t_env, RAW_TRANSACTIONS, "transaction", TRANSACTION_COLUMNS, "event_time", silence_release_ms)
-    labels = _flag(t_env, RAW_LABELS, "label", LABEL_COLUMNS, "label_time", silence_release_ms)
-    _register_on_time(t_env, transactions, TRANSACTIONS_VIEW)
-    _register_on_time(t_env, labels, LABELS_VIEW)
-    return transactions, labels
+    return tuple(_flag(t_env, source, silence_release_ms) for source in _SOURCES)
 
 
 def register_in_order(t_env: StreamTableEnvironment) -> None:
     """A history staged in (event time, tx_id) order has nothing late: the on-time views are its sources."""
-    for raw, view, fields in ((RAW_TRANSACTIONS, TRANSACTIONS_VIEW, TRANSACTION_COLUMNS), (RAW_LABELS, LABELS_VIEW, LABEL_COLUMNS)):
-        t_env.create_temporary_view(view, t_env.sql_query(f"SELECT {', '.join(fields)} FROM {raw}"))
+    for source in _SOURCES:
+        t_env.create_temporary_view(source.on_time_view, t_env.sql_query(f"SELECT {', '.join(source.fields)} FROM {source.raw}"))
 
 
 def late_records(t_env: StreamTableEnvironment, flagged: Flagged, lateness_ms: int) -> Table:
