@@ -44,6 +44,15 @@ class _Window:
         self.rows.append((t, value))
         self.total += value
 
+    def value(self, how: str) -> float:
+        if how == "count":
+            return len(self.rows)
+        if how == "sum":
+            return self.total
+        if how == "mean":
+            return self.total / len(self.rows)
+        return max(v for _, v in self.rows)
+
     def expire(self, oldest: int) -> None:
         while self.rows and self.rows[0][0] < oldest:
             self.total -= self.rows.popleft()[1]
@@ -70,9 +79,7 @@ class PlainFeatures:
             for f, window in self.windows[key][tx[key]].items():
                 window.add(t, amount)
                 window.expire(t - window.size_ms)
-                count = len(window.rows)
-                row[f.name] = {"count": count, "sum": window.total, "mean": window.total / count,
-                               "max": max(v for _, v in window.rows) if f.how == "max" else None}[f.how]
+                row[f.name] = window.value(f.how)
         for f, window in self.labels[tx["merchant_id"]].items():
             window.expire(t - window.size_ms)
             row[f.name] = window.total / len(window.rows) if window.rows else None
