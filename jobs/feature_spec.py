@@ -1,6 +1,7 @@
 """Compile the feature declarations of `udfs.features` into the feature engine's spec.
 
-The engine (`jobs/engine/src/skewless/engine`, a JVM keyed operator) computes every
+The engine (`jobs/engine/src/skewless/engine`, a JVM keyed operator: per-record state in
+Python is over a hundred times slower, docs/stack.md) computes every
 feature of one entity in one keyed pass; this module tells it which. One stage per
 entity, in declaration order; each line of a stage is one feature with its position in
 the output row, so adding a window in `udfs/features.py` is all it takes. Both jobs run

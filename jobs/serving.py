@@ -2,7 +2,7 @@
 
 A vectorised (pandas) map: Flink hands over a batch of feature rows, the batch is
 scored in one call and one score row per input row comes back. Per-row Python would
-cost ~4x the throughput (STACK.md). The batch goes to Feast's online store and the
+cost ~4x the throughput (docs/stack.md). The batch goes to Feast's online store and the
 served-features log behind the score (write-behind, `OnlineWriteBehind`): the score
 never waits for the store.
 """

@@ -84,7 +84,7 @@ def bind_kafka(
 
     Stop offsets are what a finite run (demo, test, parity check) uses to end: the
     source then finishes, Flink emits a final watermark and every buffered row is
-    flushed. The embedded broker's own end offsets cannot be used for that (STACK.md).
+    flushed. The embedded broker's own end offsets cannot be used for that (docs/stack.md).
 
     With a `bootstrap`, each table is the union of the history file and the topic:
     the history's rows come first in event time, and the union's watermark waits for

@@ -34,7 +34,7 @@ class UpdatePolicy:
     margin_weight: float = 2.0
     holdout_share: float = 0.3
     tolerance: float = 0.005
-    """Average precision may drop by at most this (FIELD_NOTES: ~0.005)."""
+    """Average precision may drop by at most this (docs/evaluation.md: ~0.005)."""
 
 
 @dataclass(frozen=True)

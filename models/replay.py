@@ -1,6 +1,6 @@
 """Frozen versus continuously updated: the same days replayed for both, labels revealed as they arrive.
 
-Prequential evaluation (FIELD_NOTES): each slice of time is scored before any of its
+Prequential evaluation (docs/evaluation.md): each slice of time is scored before any of its
 labels are known. At the end of a slice the updating model is offered the labels that
 had arrived by then, for the transactions of the recent window, and proposes a
 warm-started candidate through the same gate the live learner uses

@@ -130,7 +130,7 @@ class OnlineWriter:
     """Writes the newest feature values of each entity to the online store.
 
     Newest by (event_time, tx_id), decided here: the sqlite store keeps whatever was
-    written last and the Redis store drops equal timestamps (STACK.md).
+    written last and the Redis store drops equal timestamps (docs/stack.md).
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -147,7 +147,7 @@ class OnlineWriter:
 class OnlineWriteBehind:
     """Online writes off the scoring path, in a thread: a score never waits for the store.
 
-    A Feast write costs milliseconds per call (STACK.md), more than the whole scoring
+    A Feast write costs milliseconds per call (docs/stack.md), more than the whole scoring
     of a small bundle. Bundles queue here; the thread writes everything pending in one
     call (newest per key, as `OnlineWriter`), then reports the rows and the time they
     became visible to `on_written`. Closing drains the queue. A failed write fails the
