@@ -29,8 +29,8 @@ LATE_REASON = "at or behind the watermark: more out of order than the allowed la
 
 
 @dataclass(frozen=True)
-class _Source:
-    """A raw source table, what its rows are, and the view its on-time rows go to."""
+class Source:
+    """A raw source table, what its rows are, and the views the late split makes of it."""
 
     raw: str
     kind: str
@@ -38,21 +38,16 @@ class _Source:
     time_field: str
     on_time_view: str
 
+    @property
+    def name(self) -> str:
+        """The view of its rows with the watermark each arrived under."""
+        return f"{self.raw}_flagged"
+
 
 _SOURCES = (
-    _Source(RAW_TRANSACTIONS, "transaction", TRANSACTION_COLUMNS, "event_time", TRANSACTIONS_VIEW),
-    _Source(RAW_LABELS, "label", LABEL_COLUMNS, "label_time", LABELS_VIEW),
+    Source(RAW_TRANSACTIONS, "transaction", TRANSACTION_COLUMNS, "event_time", TRANSACTIONS_VIEW),
+    Source(RAW_LABELS, "label", LABEL_COLUMNS, "label_time", LABELS_VIEW),
 )
-
-
-@dataclass(frozen=True)
-class Flagged:
-    """A source's rows with the watermark each arrived under (view `name`)."""
-
-    name: str
-    kind: str
-    fields: tuple[str, ...]
-    time_field: str
 
 
 def _reimport(t_env: StreamTableEnvironment, table: Table, silence_release_ms: int = 0) -> Table:
@@ -80,8 +75,7 @@ _ON_TIME = "arrival_watermark IS NULL OR et > arrival_watermark"
 """Nothing is late before the first watermark; after it, a row at or behind it is."""
 
 
-def _flag(t_env: StreamTableEnvironment, source: _Source, silence_release_ms: int) -> Flagged:
-    flagged = Flagged(f"{source.raw}_flagged", source.kind, source.fields, source.time_field)
+def _flag(t_env: StreamTableEnvironment, source: Source, silence_release_ms: int) -> Source:
     columns = ", ".join(source.fields)
     read = source.raw
     if silence_release_ms:
@@ -89,12 +83,12 @@ def _flag(t_env: StreamTableEnvironment, source: _Source, silence_release_ms: in
         raw = t_env.sql_query(f"SELECT {columns}, et AS arrival_et FROM {source.raw}")
         t_env.create_temporary_view(read, _reimport(t_env, raw, silence_release_ms))
     table = t_env.sql_query(f"SELECT {columns}, et AS arrival_et, CURRENT_WATERMARK(et) AS arrival_watermark FROM {read}")
-    t_env.create_temporary_view(flagged.name, _reimport(t_env, table))
-    t_env.create_temporary_view(source.on_time_view, t_env.sql_query(f"SELECT {columns} FROM {flagged.name} WHERE {_ON_TIME}"))
-    return flagged
+    t_env.create_temporary_view(source.name, _reimport(t_env, table))
+    t_env.create_temporary_view(source.on_time_view, t_env.sql_query(f"SELECT {columns} FROM {source.name} WHERE {_ON_TIME}"))
+    return source
 
 
-def split_late(t_env: StreamTableEnvironment, silence_release_ms: int = 0) -> tuple[Flagged, ...]:
+def split_late(t_env: StreamTableEnvironment, silence_release_ms: int = 0) -> tuple[Source, ...]:
     """Register the on-time views the feature engine reads; return the flagged views (transactions, labels).
 
     A bounded history never falls silent, so only the stream passes `silence_release_ms`.
@@ -108,7 +102,7 @@ def register_in_order(t_env: StreamTableEnvironment) -> None:
         t_env.create_temporary_view(source.on_time_view, t_env.sql_query(f"SELECT {', '.join(source.fields)} FROM {source.raw}"))
 
 
-def late_records(t_env: StreamTableEnvironment, flagged: Flagged, lateness_ms: int) -> Table:
+def late_records(t_env: StreamTableEnvironment, flagged: Source, lateness_ms: int) -> Table:
     """The late rows as they came in, with the watermark they missed and the reason."""
     reason = LATE_REASON.format(lateness_ms=lateness_ms)
     return t_env.sql_query(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pyflink.table import DataTypes, Schema, StreamTableEnvironment, Table, TableDescriptor, TableResult
 from pyflink.table.expressions import col
 
-from jobs.event_time import Flagged, late_records, split_late
+from jobs.event_time import Source, late_records, split_late
 from jobs.feature_engine import feature_table
 from jobs.flink_env import create_table_env
 from jobs.serving import SCORE_FIELDS, score_and_serve
@@ -43,7 +43,7 @@ def _scores_sink(settings: Settings) -> TableDescriptor:
 
 
 def _late_insert(
-    t_env: StreamTableEnvironment, settings: Settings, flagged: Flagged, topic: str, key: str,
+    t_env: StreamTableEnvironment, settings: Settings, flagged: Source, topic: str, key: str,
 ) -> tuple[TableDescriptor, Table]:
     """The original record as value; `skewless.late.reason` and `.watermark` as headers."""
     late = late_records(t_env, flagged, settings.features.allowed_lateness_ms)
