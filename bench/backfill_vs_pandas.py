@@ -32,6 +32,7 @@ from skewless.feast_store import with_event_timestamp
 from skewless.generator import DAY_MS, Population, simulate
 from skewless.schema import normalise_labels, normalise_transactions, read_table
 from udfs.features import CARD, DAY, FEATURES, MERCHANT, LabelRate, WindowAgg
+from udfs.validation import LABEL_RECORD
 
 RESULTS = Path(__file__).parent / "results"
 MORE_WINDOWS = (
@@ -49,7 +50,7 @@ def _timed(fn, *args):
 
 def _pandas(history: Path, labels: Path, out: Path) -> int:
     rows = normalise_transactions(read_table(history), history).rows
-    features = pandas_features.compute(rows, normalise_labels(read_table(labels), labels, rows))
+    features = pandas_features.compute(rows, normalise_labels(read_table(labels, kind=LABEL_RECORD), labels, rows).rows)
     with_event_timestamp(features).to_parquet(out, index=False)
     return len(features)
 

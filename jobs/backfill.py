@@ -13,7 +13,7 @@ from pyflink.java_gateway import get_gateway
 
 from jobs.csv_parts import read_csv_parts, write_csv_part
 from jobs.event_time import late_records, register_in_order, split_late
-from jobs.feature_engine import feature_stream
+from jobs.feature_engine import feature_stream, history_events
 from jobs.feature_spec import output_types
 from jobs.flink_env import create_table_env
 from jobs.sources import Bootstrap, bind_history
@@ -22,6 +22,7 @@ from skewless.errors import SkewlessError
 from skewless.feast_store import OnlineWriter, write_offline
 from skewless.schema import LABEL_COLUMNS, normalise_labels, normalise_transactions, read_table
 from udfs.features import FEATURES, Feature
+from udfs.validation import LABEL_RECORD
 
 log = logging.getLogger(__name__)
 
@@ -66,18 +67,25 @@ def stage_history(
     raw = read_table(history)
     normalised = normalise_transactions(raw, history, keep_order=as_arrived)
     rows = normalised.rows if limit is None else normalised.rows.head(limit)
-    label_rows = _labels(labels, rows, labels_known_by_ms)
+    label_rows = _labels(settings, labels, normalised.rows, labels_known_by_ms)
+    label_rows = label_rows[label_rows["tx_id"].isin(rows["tx_id"])]
     settings.staging_dir.mkdir(parents=True, exist_ok=True)
     transactions_csv, labels_csv = settings.staging_dir / f"{name}.csv", settings.staging_dir / f"{name}-labels.csv"
     write_csv_part(rows, transactions_csv)
     write_csv_part(label_rows, labels_csv)
-    rejected_path = None
-    if len(normalised.rejected):
-        rejected_path = settings.data_dir / "rejected" / f"{history.stem}.rejected.csv"
-        rejected_path.parent.mkdir(parents=True, exist_ok=True)
-        normalised.rejected.to_csv(rejected_path, index=False)
-        log.warning("rows set aside", extra={"count": len(normalised.rejected), "file": str(rejected_path)})
+    rejected_path = set_aside(settings, history, normalised.rejected)
     return Staged(transactions_csv, labels_csv, as_arrived, rows, label_rows, len(raw), rejected_path)
+
+
+def set_aside(settings: Settings, source: Path, rejected: pd.DataFrame) -> Path | None:
+    """Rows that broke a rule, as they were read, with the rule's name (`reject_rule`): nothing accepted is dropped silently."""
+    if not len(rejected):
+        return None
+    path = settings.data_dir / "rejected" / f"{source.stem}.rejected.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rejected.to_csv(path, index=False)
+    log.warning("rows set aside", extra={"count": len(rejected), "file": str(path)})
+    return path
 
 
 def stage_bootstrap(settings: Settings, history: Path, labels: Path | None, now_ms: int) -> Bootstrap:
@@ -86,15 +94,16 @@ def stage_bootstrap(settings: Settings, history: Path, labels: Path | None, now_
     return Bootstrap(staged.transactions_csv, staged.labels_csv, int(staged.rows["event_time"].max()))
 
 
-def _labels(path: Path | None, transactions: pd.DataFrame, known_by_ms: int | None) -> pd.DataFrame:
-    """The labels of these transactions (none without a labels file: label rates are then null)."""
+def _labels(settings: Settings, path: Path | None, transactions: pd.DataFrame, known_by_ms: int | None) -> pd.DataFrame:
+    """The valid labels of these transactions (none without a labels file: label rates are then null)."""
     if path is None:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in LABEL_COLUMNS})
-    labels = normalise_labels(read_table(path), path, transactions)
-    keep = labels["tx_id"].isin(transactions["tx_id"])
+    normalised = normalise_labels(read_table(path, kind=LABEL_RECORD), path, transactions)
+    set_aside(settings, path, normalised.rejected)
+    labels = normalised.rows
     if known_by_ms is not None:
-        keep &= labels["label_time"] <= known_by_ms
-    return labels[keep][list(LABEL_COLUMNS)]
+        labels = labels[labels["label_time"] <= known_by_ms]
+    return labels[list(LABEL_COLUMNS)]
 
 
 @dataclass(frozen=True)
@@ -127,7 +136,7 @@ def compute_features(settings: Settings, staged: Staged, features: tuple[Feature
         flagged = ()
         register_in_order(t_env)
     csv_files = get_gateway().jvm.skewless.engine.CsvFiles
-    engine_rows = feature_stream(t_env, features)._j_data_stream
+    engine_rows = feature_stream(history_events(t_env), features)._j_data_stream
     csv_files.write(engine_rows, str(out), "features")
     for source in flagged:
         t_env.create_temporary_view(f"{source.name}_late", late_records(t_env, source, settings.features.allowed_lateness_ms))

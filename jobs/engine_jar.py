@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from skewless.connectors import jar_cache_dir
+from skewless.connectors import jar_cache_dir, kafka_connector_jars
 from skewless.errors import SkewlessError
 
 SOURCES = Path(__file__).resolve().parent / "engine" / "src"
@@ -38,6 +38,11 @@ def _flink_lib() -> Path:
     return Path(pyflink.__file__).resolve().parent / "lib"
 
 
+def _classpath() -> str:
+    """Flink's own jars and the Kafka connector's: the engine reads the topics itself (`KafkaInput`)."""
+    return ":".join([f"{_flink_lib()}/*", *map(str, kafka_connector_jars())])
+
+
 def engine_jar() -> Path:
     """The jar for the current sources: cached, or compiled now (a few seconds)."""
     sources = _sources()
@@ -53,7 +58,7 @@ def engine_jar() -> Path:
     jar.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as classes:
         compiled = subprocess.run(
-            [javac, "--release", JAVA_RELEASE, "-nowarn", "-cp", f"{_flink_lib()}/*", "-d", classes, *map(str, sources)],
+            [javac, "--release", JAVA_RELEASE, "-nowarn", "-cp", _classpath(), "-d", classes, *map(str, sources)],
             capture_output=True, text=True, check=False,
         )
         if compiled.returncode != 0:

@@ -1,8 +1,8 @@
-"""Features for every on-time transaction: the on-time views -> the JVM feature engine -> a table.
+"""Features for every admitted transaction: event rows -> the JVM feature engine -> a table.
 
-Both jobs call the engine on the views `jobs.event_time` registers (the stream through
-`feature_table`, the backfill through `feature_stream`); only the source bindings
-differ. Transactions and labels enter the engine as one stream of
+Both jobs call the same engine; only where its event rows come from differs: a staged
+history's on-time views (`history_events`, the backfill and a stream's bootstrap) or
+the Kafka topics after admission (`jobs.admission`). Transactions and labels enter the engine as one stream of
 `jobs.feature_spec.ENGINE_COLUMNS` rows; the engine computes each entity's features in
 one keyed pass (spec from `jobs.feature_spec`) and returns one row per transaction, in
 `output_columns()` order.
@@ -33,18 +33,24 @@ _LABEL_EVENTS = (
 )
 
 
-def feature_stream(t_env: StreamTableEnvironment, features: tuple[Feature, ...] = FEATURES) -> DataStream:
+def history_events(t_env: StreamTableEnvironment) -> DataStream:
+    """The engine's input rows from the on-time views of a staged history (already validated by the staging)."""
+    return t_env.to_data_stream(t_env.sql_query(f"{_TRANSACTION_EVENTS} UNION ALL {_LABEL_EVENTS}"))
+
+
+def feature_stream(events: DataStream, features: tuple[Feature, ...] = FEATURES) -> DataStream:
     """The engine's rows: `output_columns(features)`, typed as `output_types(features)`."""
-    events = t_env.sql_query(f"{_TRANSACTION_EVENTS} UNION ALL {_LABEL_EVENTS}")
     engine = get_gateway().jvm.skewless.engine.FeatureEngine
-    return DataStream(engine.build(t_env.to_data_stream(events)._j_data_stream, engine_spec(features), engine_outputs(features)))
+    return DataStream(engine.build(events._j_data_stream, engine_spec(features), engine_outputs(features)))
 
 
-def feature_table(t_env: StreamTableEnvironment, features: tuple[Feature, ...] = FEATURES, emit_after_ms: int | None = None) -> Table:
+def feature_table(
+    t_env: StreamTableEnvironment, events: DataStream, features: tuple[Feature, ...] = FEATURES, emit_after_ms: int | None = None,
+) -> Table:
     """One row per on-time transaction with `output_columns(features)`.
 
     `emit_after_ms` keeps only transactions after that event time: a stream job reads a
     history first to fill its windows (a bootstrap) and emits only what comes after.
     """
-    rows = t_env.from_data_stream(feature_stream(t_env, features))
+    rows = t_env.from_data_stream(feature_stream(events, features))
     return rows if emit_after_ms is None else rows.where(col("event_time") > emit_after_ms)

@@ -1,9 +1,11 @@
-"""Two sources, two bindings: bounded history files or the unbounded Kafka topics.
+"""Two sources: bounded history files, or the unbounded Kafka topics.
 
-Both bindings declare the same tables, `transactions` and `labels`, with the same
-columns, row time and watermark, so nothing downstream can tell which one it reads.
-A label's row time is its `label_time` plus 1 ms: a label that arrives in the same
-millisecond as a transaction is not yet known to it.
+A history is staged and validated by the backfill (`skewless.schema`) and read as the
+tables `transactions` and `labels`. A topic is read as raw bytes and each message is
+validated where it is read, by the same rules (`udfs.validation`), so a bad message is
+a dead letter, never an exception. Both give the feature engine the same event rows,
+with the same row time and watermark: a label's row time is its `label_time` plus 1 ms,
+so a label that arrives in the same millisecond as a transaction is not yet known to it.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyflink.table import TableEnvironment
+from pyflink.datastream import DataStream
+from pyflink.java_gateway import get_gateway
+from pyflink.table import StreamTableEnvironment, TableEnvironment
 
 from jobs.event_time import RAW_LABELS, RAW_TRANSACTIONS
 from skewless.config import Settings
+from udfs.validation import LABEL_RECORD, TRANSACTION_RECORD, RecordKind, rules_spec
 
 _WATERMARK = "WATERMARK FOR et AS et - INTERVAL '0.001' SECOND * {lateness_ms}"
 COLUMNS = {
@@ -66,58 +71,41 @@ class Bootstrap:
 
 
 def offsets_option(offsets: dict[int, int]) -> str:
-    return ";".join(f"partition:{p},offset:{o}" for p, o in sorted(offsets.items()))
+    return ";".join(f"{p}:{o}" for p, o in sorted(offsets.items()))
 
 
 Offsets = dict[str, dict[int, int]]
 """Topic -> partition -> offset."""
 
 
-def bind_kafka(
-    t_env: TableEnvironment, settings: Settings, start_offsets: Offsets | None = None, stop_offsets: Offsets | None = None,
-    bootstrap: Bootstrap | None = None,
-) -> None:
-    """Unbounded unless `stop_offsets` (partition -> offset to stop before) is given.
+def read_topic(
+    t_env: StreamTableEnvironment, settings: Settings, kind: RecordKind, start_offsets: Offsets | None = None,
+    stop_offsets: Offsets | None = None,
+) -> DataStream:
+    """One input topic, as raw bytes checked against `kind`'s rules where they are read (`KafkaInput`).
 
+    Unbounded unless `stop_offsets` (partition -> offset to stop before) is given.
     Without `start_offsets` the job resumes from its consumer group's committed
     offsets (committed at each checkpoint), or the earliest ones for a new group.
 
     Stop offsets are what a finite run (demo, test, parity check) uses to end: the
     source then finishes, Flink emits a final watermark and every buffered row is
     flushed. The embedded broker's own end offsets cannot be used for that (docs/stack.md).
-
-    With a `bootstrap`, each table is the union of the history file and the topic:
-    the history's rows come first in event time, and the union's watermark waits for
-    the file until it is read.
     """
-    prefix = "live_" if bootstrap else ""
-    for table, topic in ((RAW_TRANSACTIONS, settings.topics.transactions), (RAW_LABELS, settings.topics.labels)):
-        options = {
-            "connector": "kafka",
-            "topic": topic,
-            "properties.bootstrap.servers": settings.kafka.bootstrap_servers,
-            "properties.group.id": settings.kafka.consumer_group,
-            "properties.fetch.max.wait.ms": str(settings.kafka.fetch_max_wait_ms),
-            "properties.auto.offset.reset": "earliest",
-            "scan.startup.mode": "group-offsets",
-            "format": "json",
-            "json.fail-on-missing-field": "false",
-            # The watermark moves with every record, not on a timer: whether a record is
-            # late then depends only on what arrived before it, and no score waits for a tick.
-            "scan.watermark.emit.strategy": "on-event",
-        }
-        if start_offsets is not None:
-            options["scan.startup.mode"] = "specific-offsets"
-            options["scan.startup.specific-offsets"] = offsets_option(start_offsets[topic])
-        if stop_offsets is not None:
-            options["scan.bounded.mode"] = "specific-offsets"
-            options["scan.bounded.specific-offsets"] = offsets_option(stop_offsets[topic])
-        elif table == RAW_LABELS and settings.features.labels_idle_timeout_s:
-            options["scan.watermark.idle-timeout"] = f"{settings.features.labels_idle_timeout_s} s"
-        _create(t_env, settings, table, options, prefix)
-    if bootstrap:
-        bind_history(t_env, settings, bootstrap.transactions_csv, bootstrap.labels_csv, prefix="history_")
-        for table in (RAW_TRANSACTIONS, RAW_LABELS):
-            t_env.execute_sql(
-                f"CREATE TEMPORARY VIEW {table} AS SELECT * FROM history_{table} UNION ALL SELECT * FROM live_{table}"
-            )
+    topic = settings.topics.transactions if kind is TRANSACTION_RECORD else settings.topics.labels
+    properties = {
+        "group.id": settings.kafka.consumer_group,
+        "client.id.prefix": f"{settings.kafka.consumer_group}-{kind.name}",
+        "fetch.max.wait.ms": str(settings.kafka.fetch_max_wait_ms),
+    }
+    idle_ms = 0
+    if kind is LABEL_RECORD and stop_offsets is None:
+        idle_ms = settings.features.labels_idle_timeout_s * 1000
+    j_env = t_env._j_tenv.execEnv()
+    stream = get_gateway().jvm.skewless.engine.KafkaInput.read(
+        j_env, rules_spec(kind), settings.kafka.bootstrap_servers, topic, properties,
+        offsets_option(start_offsets[topic]) if start_offsets else "",
+        offsets_option(stop_offsets[topic]) if stop_offsets else "",
+        settings.features.allowed_lateness_ms, idle_ms, settings.features.silence_release_ms,
+    )
+    return DataStream(stream)

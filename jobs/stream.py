@@ -1,27 +1,31 @@
-"""Streaming: Kafka `transactions` + `fraud-labels` -> the shared feature engine -> Feast online + XGBoost -> `fraud-scores`.
+"""Streaming: Kafka `transactions` + `fraud-labels` -> admission -> the shared feature engine -> Feast online + XGBoost -> `fraud-scores`.
 
-One job, three outputs: scores, and the late transactions and late labels, each on
-its own topic with the original record as value and the reason in headers (the
-dead-letter convention of Kafka Connect), so nothing the job was given vanishes.
+One job, five outputs: scores; per input topic, the dead letters (messages that break
+a rule of `udfs.validation`) and the late messages. A message set aside keeps its
+original key, value and timestamp, with the reason in headers (the dead-letter
+convention of Kafka Connect), so nothing the job was given vanishes and no message can
+stop the job.
 """
 
 from __future__ import annotations
 
+from pyflink.datastream import DataStream
 from pyflink.table import DataTypes, Schema, StreamTableEnvironment, Table, TableDescriptor, TableResult
 from pyflink.table.expressions import col
 
-from jobs.event_time import Source, late_records, split_late
-from jobs.feature_engine import feature_table
+from jobs.admission import admit
+from jobs.event_time import register_in_order
+from jobs.feature_engine import feature_table, history_events
 from jobs.flink_env import create_table_env
 from jobs.serving import SCORE_FIELDS, score_and_serve
-from jobs.sources import Bootstrap, Offsets, bind_kafka
+from jobs.sources import Bootstrap, Offsets, bind_history, read_topic
 from skewless.config import Settings
+from udfs.validation import LABEL_RECORD, RECORDS, TRANSACTION_RECORD
 
 CHECKPOINT_INTERVAL = "10 s"
-LATE_HEADERS = ("reason", "missed_watermark")
 
 
-def _kafka(settings: Settings, topic: str, schema: Schema, key: str) -> TableDescriptor:
+def _kafka(settings: Settings, topic: str, schema: Schema, key: str, value_format: str) -> TableDescriptor:
     return (
         TableDescriptor.for_connector("kafka").schema(schema)
         .option("topic", topic)
@@ -29,8 +33,8 @@ def _kafka(settings: Settings, topic: str, schema: Schema, key: str) -> TableDes
         .option("properties.linger.ms", "0")
         .option("key.format", "raw")
         .option("key.fields", key)
-        .option("value.format", "json")
-        .option("value.fields-include", "ALL")
+        .option("value.format", value_format)
+        .option("value.fields-include", "ALL" if value_format == "json" else "EXCEPT_KEY")
         .option("sink.delivery-guarantee", "at-least-once")
         .build()
     )
@@ -39,24 +43,30 @@ def _kafka(settings: Settings, topic: str, schema: Schema, key: str) -> TableDes
 def _scores_sink(settings: Settings) -> TableDescriptor:
     schema = Schema.new_builder().from_fields(
         [name for name, _ in SCORE_FIELDS], [dtype for _, dtype in SCORE_FIELDS]).build()
-    return _kafka(settings, settings.topics.scores, schema, "cc_num")
+    return _kafka(settings, settings.topics.scores, schema, "cc_num", "json")
 
 
-def _late_insert(
-    t_env: StreamTableEnvironment, settings: Settings, flagged: Source, topic: str, key: str,
-) -> tuple[TableDescriptor, Table]:
-    """The original record as value; `skewless.late.reason` and `.watermark` as headers."""
-    late = late_records(t_env, flagged, settings.features.allowed_lateness_ms)
-    record = late.select(*[col(c) for c in flagged.fields])
-    schema = (
-        Schema.new_builder().from_row_data_type(record.get_schema().to_row_data_type())
-        .column_by_metadata("headers", DataTypes.MAP(DataTypes.STRING(), DataTypes.BYTES()))
-        .build()
-    )
-    t_env.create_temporary_view(f"{flagged.name}_late", late)
-    headers = ", ".join(f"'skewless.late.{h}', CAST(CAST({h} AS STRING) AS BYTES)" for h in LATE_HEADERS)
-    table = t_env.sql_query(f"SELECT {', '.join(flagged.fields)}, MAP[{headers}] FROM {flagged.name}_late")
-    return _kafka(settings, topic, schema, key), table
+_SET_ASIDE = (
+    Schema.new_builder()
+    .column("k", DataTypes.BYTES()).column("v", DataTypes.BYTES())
+    .column_by_metadata("headers", DataTypes.MAP(DataTypes.STRING(), DataTypes.BYTES()))
+    .column_by_metadata("ts", DataTypes.TIMESTAMP_LTZ(3), "timestamp")
+    .build()
+)
+"""A message set aside: its original key, value and timestamp, the reason in headers."""
+
+
+def _set_aside(t_env: StreamTableEnvironment, settings: Settings, rows: DataStream, topic: str) -> tuple[TableDescriptor, Table]:
+    table = t_env.from_data_stream(rows).select(col("k"), col("v"), col("headers"), col("ts").cast(DataTypes.TIMESTAMP_LTZ(3)))
+    return _kafka(settings, topic, _SET_ASIDE, "k", "raw"), table
+
+
+def _history(t_env: StreamTableEnvironment, settings: Settings, bootstrap: Bootstrap | None) -> DataStream | None:
+    if bootstrap is None:
+        return None
+    bind_history(t_env, settings, bootstrap.transactions_csv, bootstrap.labels_csv)
+    register_in_order(t_env)
+    return history_events(t_env)
 
 
 def start_stream(
@@ -73,12 +83,16 @@ def start_stream(
         "execution.checkpointing.dir": settings.checkpoints_dir.resolve().as_uri(),
         "execution.checkpointing.tolerable-failed-checkpoints": "3",
     })
-    bind_kafka(t_env, settings, start_offsets, stop_offsets, bootstrap)
-    transactions, labels = split_late(t_env, settings.features.silence_release_ms)
-    features = feature_table(t_env, emit_after_ms=bootstrap.until_ms if bootstrap else None)
+    received = [read_topic(t_env, settings, kind, start_offsets, stop_offsets) for kind in RECORDS]
+    history = _history(t_env, settings, bootstrap)
+    admitted = admit(received, history, settings.features.allowed_lateness_ms)
+    features = feature_table(t_env, admitted.events, emit_after_ms=bootstrap.until_ms if bootstrap else None)
     scores = features.map(score_and_serve(settings))
     statements = t_env.create_statement_set()
     statements.add_insert(_scores_sink(settings), scores)
-    statements.add_insert(*_late_insert(t_env, settings, transactions, settings.topics.late_transactions, "cc_num"))
-    statements.add_insert(*_late_insert(t_env, settings, labels, settings.topics.late_labels, "tx_id"))
+    topics = settings.topics
+    for kind, dead_letters, late in ((TRANSACTION_RECORD, topics.dead_letters, topics.late_transactions),
+                                     (LABEL_RECORD, topics.label_dead_letters, topics.late_labels)):
+        statements.add_insert(*_set_aside(t_env, settings, admitted.dead_letters[kind.name], dead_letters))
+        statements.add_insert(*_set_aside(t_env, settings, admitted.late[kind.name], late))
     return statements.execute()

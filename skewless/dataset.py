@@ -27,6 +27,7 @@ from skewless.feast_store import (
 )
 from skewless.schema import normalise_labels, read_table
 from udfs.features import TRANSACTION, feature_names
+from udfs.validation import LABEL_RECORD
 
 Source = Literal["backfill", "served"]
 ROW_COLUMNS = ("tx_id", "cc_num", "merchant_id", "event_time", "amount")
@@ -62,7 +63,7 @@ def build_dataset(
     entity_rows = _transactions(settings, source, start_ms, end_ms)
     if entity_rows.empty:
         raise SkewlessError(f"no {source} transactions between {_iso(start_ms)} and {_iso(end_ms)}")
-    labels = normalise_labels(read_table(labels_path), labels_path, entity_rows)
+    labels = normalise_labels(read_table(labels_path, kind=LABEL_RECORD), labels_path, entity_rows).rows
     view = VIEWS[source]
     joined = open_store(settings).get_historical_features(
         entity_df=entity_rows, features=[f"{view}:{name}" for name in feature_names()],

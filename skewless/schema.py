@@ -7,20 +7,20 @@ precision conversion can differ between the two pipelines.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from skewless.errors import SkewlessError
+from skewless.validation import RAW_COLUMN, RULE_COLUMN, check, label_verdicts, read_jsonl, repeated_tx_ids
+from udfs.validation import LABEL_RECORD, TRANSACTION_RECORD, RecordKind
 
 TRANSACTION_COLUMNS = ("tx_id", "cc_num", "merchant_id", "amount", "lat", "lon", "event_time", "category")
 REQUIRED_TRANSACTION_COLUMNS = ("tx_id", "cc_num", "merchant_id", "amount", "lat", "lon", "event_time")
 LABEL_COLUMNS = ("tx_id", "merchant_id", "is_fraud", "label_time")
 ID_COLUMNS = ("tx_id", "cc_num", "merchant_id", "category")
-MAX_AMOUNT = 1e10
-"""Amounts are read as exact DECIMAL(12, 2) and carried in integer cents by the feature engine: below ten billion."""
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,8 @@ class Normalised:
     rejected: pd.DataFrame
 
 
-def read_table(path: Path, string_columns: tuple[str, ...] = ID_COLUMNS) -> pd.DataFrame:
-    """Read parquet or CSV; identifiers stay strings (a card number is not an integer)."""
+def read_table(path: Path, string_columns: tuple[str, ...] = ID_COLUMNS, kind: RecordKind = TRANSACTION_RECORD) -> pd.DataFrame:
+    """Read parquet, CSV or JSON lines (`kind`'s messages, as a topic carries them); identifiers stay strings."""
     if not path.exists():
         raise SkewlessError(f"{path} does not exist")
     suffix = path.suffix.lower()
@@ -41,8 +41,10 @@ def read_table(path: Path, string_columns: tuple[str, ...] = ID_COLUMNS) -> pd.D
             frame = pd.read_parquet(path)
         elif suffix in (".csv", ".gz"):
             frame = pd.read_csv(path, dtype={c: "string" for c in string_columns}, keep_default_na=True)
+        elif suffix in (".jsonl", ".ndjson"):
+            frame = read_jsonl(path, kind)
         else:
-            raise SkewlessError(f"{path}: unknown file type '{suffix}', use .parquet or .csv")
+            raise SkewlessError(f"{path}: unknown file type '{suffix}', use .parquet, .csv or .jsonl")
     except (OSError, ValueError) as exc:
         raise SkewlessError(f"{path} could not be read: {exc}") from None
     return frame
@@ -68,8 +70,34 @@ def to_epoch_ms(values: pd.Series, column: str, source: Path | str) -> pd.Series
     return to_epoch_ms(parsed, column, source)
 
 
-def normalise_transactions(frame: pd.DataFrame, source: Path | str, keep_order: bool = False) -> Normalised:
-    """Canonical columns and types, sorted by (event_time, tx_id) unless `keep_order`; bad rows set aside."""
+def _time_values(frame: pd.DataFrame, column: str, source: Path | str) -> pd.Series:
+    """Epoch ms where the file's time parses (datetimes, ISO strings, integers); elsewhere the value as it was,
+    for the rules to name (`<column>.type`). JSON lines carry epoch ms already and are left to the rules."""
+    raw = frame[column]
+    if raw.dtype == object and raw.map(lambda v: isinstance(v, (int, float)) or v is None).all():
+        return raw
+    converted = to_epoch_ms(raw, column, source)
+    return converted.astype(object).where(converted.notna(), raw)
+
+
+def _arrival_ms(arrival_ms: int | None) -> int:
+    """A history arrives when the backfill reads it: event times may not lie further ahead than that."""
+    return int(time.time() * 1000) if arrival_ms is None else arrival_ms
+
+
+def _rejected(frame: pd.DataFrame, broken: pd.Series) -> pd.DataFrame:
+    bad = broken.notna()
+    rejected = frame.loc[bad].assign(**{RULE_COLUMN: broken.loc[bad]})
+    if RAW_COLUMN in rejected:
+        rejected[RAW_COLUMN] = rejected[RAW_COLUMN].map(lambda b: b.decode("utf-8", errors="backslashreplace"))
+    return rejected
+
+
+def normalise_transactions(
+    frame: pd.DataFrame, source: Path | str, keep_order: bool = False, arrival_ms: int | None = None,
+) -> Normalised:
+    """Canonical columns and types, sorted by (event_time, tx_id) unless `keep_order`; rows that break a rule
+    of `udfs.validation` set aside with its name, as the stream dead-letters them."""
     missing = [c for c in REQUIRED_TRANSACTION_COLUMNS if c not in frame.columns]
     if missing:
         raise SkewlessError(
@@ -79,59 +107,34 @@ def normalise_transactions(frame: pd.DataFrame, source: Path | str, keep_order: 
     raw = frame.copy()
     if "category" not in raw.columns:
         raw["category"] = pd.NA
-    out = pd.DataFrame(index=raw.index)
-    for column in ID_COLUMNS:
-        out[column] = raw[column].astype("string").str.strip()
-    out["amount"] = pd.to_numeric(raw["amount"], errors="coerce").round(2)
-    out["lat"] = pd.to_numeric(raw["lat"], errors="coerce")
-    out["lon"] = pd.to_numeric(raw["lon"], errors="coerce")
-    out["event_time"] = to_epoch_ms(raw["event_time"], "event_time", source)
-
-    checks = [
-        (out["tx_id"].isna() | (out["tx_id"] == ""), "tx_id is empty"),
-        (out["cc_num"].isna() | (out["cc_num"] == ""), "cc_num is empty"),
-        (out["merchant_id"].isna() | (out["merchant_id"] == ""), "merchant_id is empty"),
-        (out["amount"].isna() | ~np.isfinite(out["amount"].fillna(0)), "amount is not a number"),
-        (out["amount"].abs() >= MAX_AMOUNT, f"amount is not below {MAX_AMOUNT:.0e}"),
-        (out["event_time"].isna(), "event_time is not a timestamp"),
-        (out["lat"].abs().gt(90) | out["lon"].abs().gt(180), "lat/lon out of range"),
-        (out["lat"].isna() != out["lon"].isna(), "only one of lat/lon is set"),
-    ]
-    reason = pd.Series(pd.NA, index=out.index, dtype="string")
-    for bad, why in checks:
-        reason = reason.mask(reason.isna() & bad.fillna(True).astype(bool), why)
-    first_seen = out["tx_id"].where(reason.isna()).duplicated(keep="first")
-    reason = reason.mask(reason.isna() & first_seen, "duplicate tx_id")
-    good = reason.isna()
+    raw["event_time"] = _time_values(raw, "event_time", source)
+    out, broken = check(raw, TRANSACTION_RECORD, _arrival_ms(arrival_ms))
+    out["amount"] = out["amount"].round(2)
+    broken = broken.fillna(repeated_tx_ids(out["tx_id"], broken.isna()))
+    good = broken.isna()
     rows = out.loc[good].astype({"event_time": "int64"})
     if not keep_order:
         rows = rows.sort_values(["event_time", "tx_id"], kind="stable")
-    rejected = raw.loc[~good].assign(reject_reason=reason.loc[~good])
-    return Normalised(rows.reset_index(drop=True)[list(TRANSACTION_COLUMNS)], rejected)
+    return Normalised(rows.reset_index(drop=True)[list(TRANSACTION_COLUMNS)], _rejected(frame, broken))
 
 
-def normalise_labels(frame: pd.DataFrame, source: Path | str, transactions: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Canonical labels sorted by (label_time, tx_id).
+def normalise_labels(
+    frame: pd.DataFrame, source: Path | str, transactions: pd.DataFrame, arrival_ms: int | None = None,
+) -> Normalised:
+    """Canonical labels of `transactions`, sorted by (label_time, tx_id); the others set aside with the rule they break.
 
     A labels file without `merchant_id` takes it from `transactions` by tx_id.
     """
-    if "merchant_id" not in frame.columns and transactions is not None:
+    if "merchant_id" not in frame.columns:
         frame = frame.merge(transactions[["tx_id", "merchant_id"]].astype("string"), on="tx_id", how="left")
     missing = [c for c in LABEL_COLUMNS if c not in frame.columns]
     if missing:
         raise SkewlessError(f"{source} lacks label column(s) {', '.join(missing)}; labels need {', '.join(LABEL_COLUMNS)}")
-    labels = pd.DataFrame({
-        "tx_id": frame["tx_id"].astype("string"),
-        "merchant_id": frame["merchant_id"].astype("string"),
-        "is_fraud": pd.to_numeric(frame["is_fraud"], errors="coerce"),
-        "label_time": to_epoch_ms(frame["label_time"], "label_time", source),
-    })
-    bad = labels.isna().any(axis=1) | ~labels["is_fraud"].isin([0, 1])
-    if bad.any():
-        first = frame.loc[bad].iloc[0].to_dict()
-        raise SkewlessError(
-            f"{source}: {int(bad.sum())} label row(s) invalid (is_fraud 0/1, label_time a timestamp, "
-            f"merchant_id set or its tx_id in the history); first: {first}"
-        )
-    labels = labels.astype({"is_fraud": "int8", "label_time": "int64"})
-    return labels.sort_values(["label_time", "tx_id"], kind="stable").reset_index(drop=True)
+    raw = frame.reset_index(drop=True)
+    raw["label_time"] = _time_values(raw, "label_time", source)
+    labels, broken = check(raw, LABEL_RECORD, _arrival_ms(arrival_ms))
+    broken = broken.fillna(label_verdicts(labels, transactions, broken.isna()))
+    good = broken.isna()
+    rows = labels.loc[good].astype({"is_fraud": "int8", "label_time": "int64"})
+    rows = rows.sort_values(["label_time", "tx_id"], kind="stable").reset_index(drop=True)
+    return Normalised(rows[list(LABEL_COLUMNS)], _rejected(raw, broken))

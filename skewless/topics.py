@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from skewless.errors import SkewlessError
 
 def topic_names(settings: Settings) -> list[str]:
     t = settings.topics
-    return [t.transactions, t.labels, t.scores, t.model_updates, t.dead_letters, t.late_transactions, t.late_labels]
+    return [t.transactions, t.labels, t.scores, t.model_updates, t.dead_letters, t.label_dead_letters, t.late_transactions, t.late_labels]
 
 
 def _admin(settings: Settings) -> KafkaAdminClient:
@@ -66,7 +66,7 @@ def existing_topics(settings: Settings) -> list[str]:
 @dataclass(frozen=True)
 class Record:
     key: str | None
-    value: dict[str, Any]
+    value: Any
     headers: dict[str, str]
     timestamp_ms: int
     """The record's Kafka timestamp: when its producer sent it (CreateTime)."""
@@ -84,11 +84,13 @@ def read_json(
 def read_records(
     settings: Settings, topic: str, expect: int | None = None, idle_timeout_s: float = 5.0,
     deadline_s: float = 120.0, from_offsets: dict[int, int] | None = None,
+    decode: Callable[[bytes], Any] = json.loads,
 ) -> Iterator[Record]:
     """Read every partition from `from_offsets` (default: the beginning) until `expect` records or idle.
 
     Counts what it reads rather than trusting end offsets, which the embedded
-    broker reports one batch short.
+    broker reports one batch short. Dead letters hold what was sent, JSON or not:
+    read them with `decode=bytes`.
     """
     consumer = KafkaConsumer(
         bootstrap_servers=settings.kafka.bootstrap_servers, enable_auto_commit=False,
@@ -102,9 +104,9 @@ def read_records(
             consumer.seek(TopicPartition(topic, partition), offset)
         seen, stop_at = 0, time.monotonic() + deadline_s
         for message in consumer:
-            key = message.key.decode() if message.key is not None else None
+            key = message.key.decode(errors="replace") if message.key is not None else None
             headers = {k: v.decode() for k, v in (message.headers or [])}
-            yield Record(key, json.loads(message.value), headers, message.timestamp)
+            yield Record(key, decode(message.value) if message.value is not None else None, headers, message.timestamp)
             seen += 1
             if (expect is not None and seen >= expect) or time.monotonic() > stop_at:
                 return

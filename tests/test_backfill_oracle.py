@@ -103,7 +103,7 @@ def test_every_row_accounted_for(backfilled):
     result, features = backfilled
     assert (result.rows_in, result.rows_out, result.rows_rejected) == (8, 7, 1)
     rejected = pd.read_csv(result.rejected_path)
-    assert rejected["tx_id"].tolist() == ["bad"] and rejected["reject_reason"].tolist() == ["amount is not a number"]
+    assert rejected["tx_id"].tolist() == ["bad"] and rejected["reject_rule"].tolist() == ["amount.required"]  # "n/a" is a CSV missing value
 
 
 def test_feast_point_in_time_join_reads_the_backfill(backfilled, settings):

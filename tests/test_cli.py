@@ -13,7 +13,8 @@ SKEWLESS = str(Path(sys.executable).parent / "skewless")
 
 
 def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SKEWLESS_")}
+    # A user's shell: none of our settings, and none of what an in-process Flink job leaves behind.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SKEWLESS_", "PYFLINK_"))}
     return subprocess.run([SKEWLESS, "--data-dir", str(tmp_path / "data"), *args],
                           capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
 

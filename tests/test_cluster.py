@@ -26,7 +26,7 @@ MARGIN_MS = 3_000
 def cluster(trained_model):
     base = trained_model
     topics = base.topics.model_copy(update={name: f"cluster-{getattr(base.topics, name)}" for name in (
-        "transactions", "labels", "scores", "dead_letters", "late_transactions", "late_labels")})
+        "transactions", "labels", "scores", "dead_letters", "label_dead_letters", "late_transactions", "late_labels")})
     settings = base.model_copy(update={"topics": topics})
     port = free_port()
     rest = start_cluster(settings, rest_port=port, slots=2)

@@ -40,36 +40,42 @@ def test_missing_column_is_named():
         normalise_transactions(_frame().drop(columns="merchant_id"), "history.csv")
 
 
-def test_bad_rows_are_set_aside_with_their_reason_not_dropped():
+def test_bad_rows_are_set_aside_with_their_rule_not_dropped():
     frame = pd.DataFrame({
-        "tx_id": ["ok", "noamount", "dup", "dup", "badtime", "halfloc", ""],
-        "cc_num": ["c"] * 7, "merchant_id": ["m"] * 7,
-        "amount": [1.0, None, 2.0, 3.0, 4.0, 5.0, 6.0],
-        "lat": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], "lon": [1.0, 1.0, 1.0, 1.0, 1.0, None, 1.0],
-        "event_time": ["2026-01-01T00:00:00Z"] * 4 + ["not a time", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"],
+        "tx_id": ["ok", "noamount", "dup", "dup", "badtime", "halfloc", "", "refund", "zero"],
+        "cc_num": ["c"] * 9, "merchant_id": ["m"] * 9,
+        "amount": [1.0, None, 2.0, 3.0, 4.0, 5.0, 6.0, -1.0, 0.0],
+        "lat": [1.0] * 9, "lon": [1.0, 1.0, 1.0, 1.0, 1.0, None, 1.0, 1.0, 1.0],
+        "event_time": ["2026-01-01T00:00:00Z"] * 4 + ["not a time"] + ["2026-01-01T00:00:00Z"] * 4,
     })
     out = normalise_transactions(frame, "t")
-    assert list(out.rows["tx_id"]) == ["dup", "ok"]
-    reasons = dict(zip(out.rejected["tx_id"].fillna(""), out.rejected["reject_reason"], strict=True))
-    assert reasons == {
-        "noamount": "amount is not a number", "dup": "duplicate tx_id", "badtime": "event_time is not a timestamp",
-        "halfloc": "only one of lat/lon is set", "": "tx_id is empty",
+    assert list(out.rows["tx_id"]) == ["dup", "ok", "zero"]
+    rules = dict(zip(out.rejected["tx_id"].fillna(""), out.rejected["reject_rule"], strict=True))
+    assert rules == {
+        "noamount": "amount.required", "dup": "tx_id.unique", "badtime": "event_time.type",
+        "halfloc": "location.pair", "": "tx_id.required", "refund": "amount.range",
     }
     assert len(out.rows) + len(out.rejected) == len(frame)
 
 
-def test_labels_validated():
-    good = normalise_labels(pd.DataFrame({"tx_id": ["b", "a"], "merchant_id": ["m", "m"], "is_fraud": [1, 0], "label_time": [5, 5]}), "l")
-    assert good["tx_id"].tolist() == ["a", "b"] and good["is_fraud"].tolist() == [0, 1]
-    with pytest.raises(SkewlessError, match="is_fraud 0/1"):
-        normalise_labels(pd.DataFrame({"tx_id": ["a"], "merchant_id": ["m"], "is_fraud": [2], "label_time": [5]}), "l")
+T = 1_767_225_600_000  # 2026-01-01
+
+
+def test_labels_validated_and_set_aside_with_their_rule():
+    history = pd.DataFrame({"tx_id": ["a", "b", "c"], "merchant_id": ["m"] * 3, "event_time": [T, T, T + 10]})
+    labels = pd.DataFrame({
+        "tx_id": ["b", "a", "a", "c", "zz", "b"], "merchant_id": ["m"] * 6,
+        "is_fraud": [1, 0, 1, 1, 1, 2], "label_time": [T + 5, T + 5, T + 9, T + 5, T + 5, T + 1],
+    })
+    out = normalise_labels(labels, "l", history)
+    assert out.rows["tx_id"].tolist() == ["a", "b"] and out.rows["is_fraud"].tolist() == [0, 1]
+    assert dict(zip(out.rejected.index, out.rejected["reject_rule"], strict=True)) == {
+        2: "label.unique", 3: "tx_id.known", 4: "tx_id.known", 5: "is_fraud.range"}
 
 
 def test_labels_without_merchant_take_it_from_the_history():
-    history = pd.DataFrame({"tx_id": ["a"], "merchant_id": ["m7"]})
-    labels = normalise_labels(pd.DataFrame({"tx_id": ["a"], "is_fraud": [1], "label_time": [5]}), "l", history)
-    assert labels["merchant_id"].tolist() == ["m7"]
-    with pytest.raises(SkewlessError, match="lacks label column"):
-        normalise_labels(pd.DataFrame({"tx_id": ["a"], "is_fraud": [1], "label_time": [5]}), "l")
-    with pytest.raises(SkewlessError, match="merchant_id set or its tx_id in the history"):
-        normalise_labels(pd.DataFrame({"tx_id": ["zz"], "is_fraud": [1], "label_time": [5]}), "l", history)
+    history = pd.DataFrame({"tx_id": ["a"], "merchant_id": ["m7"], "event_time": [T]})
+    labels = normalise_labels(pd.DataFrame({"tx_id": ["a"], "is_fraud": [1], "label_time": [T + 5]}), "l", history)
+    assert labels.rows["merchant_id"].tolist() == ["m7"]
+    unknown = normalise_labels(pd.DataFrame({"tx_id": ["zz"], "is_fraud": [1], "label_time": [T + 5]}), "l", history)
+    assert unknown.rejected["reject_rule"].tolist() == ["merchant_id.required"]

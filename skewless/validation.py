@@ -1,0 +1,153 @@
+"""The input rules of `udfs.validation`, applied to a whole history at once (the backfill's side).
+
+The stream applies the same declarations in the JVM, message by message
+(`jobs/engine/src/skewless/engine/Rules.java`); here they run column by column on the
+values a history file holds, in the same order, so a record gets the same verdict and
+the same rule name on both sides (`tests/test_bad_input.py` checks it message by
+message). A JSON-lines history holds the very messages a topic would carry and goes
+through the same parse rules (size, UTF-8, JSON) first.
+
+Columns a file format types as numbers or strings are checked in one vectorised step;
+only a column of mixed Python values (JSON lines, a CSV column with text among
+numbers) is checked value by value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from udfs.validation import (
+    LABEL_UNIQUE,
+    LOCATION_PAIR,
+    MAX_FUTURE_MS,
+    MAX_RECORD_BYTES,
+    RECORD_JSON,
+    RECORD_SIZE,
+    RECORD_UTF8,
+    TX_KNOWN,
+    TX_UNIQUE,
+    UNIQUE_WITHIN_MS,
+    Field,
+    RecordKind,
+)
+
+RULE_COLUMN = "reject_rule"
+RAW_COLUMN = "raw_message"
+"""The message as it was read, in a frame of JSON lines."""
+
+
+def _no_constant(name: str) -> float:
+    return float(name)  # NaN and ±Infinity: numbers out of every range, as Jackson reads them
+
+
+def parse_message(value: bytes) -> tuple[dict | None, str | None]:
+    """One message's (record, broken parse rule): the order the stream checks them in."""
+    if len(value) > MAX_RECORD_BYTES:
+        return None, RECORD_SIZE
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, RECORD_UTF8
+    try:
+        record = json.loads(text, parse_constant=_no_constant) if text.strip() else None
+    except ValueError:
+        return None, RECORD_JSON
+    return (record, None) if isinstance(record, dict) else (None, RECORD_JSON)
+
+
+def read_jsonl(path: Path, kind: RecordKind) -> pd.DataFrame:
+    """A JSON-lines file as the stream would read its messages: one row per line, unparseable ones with their rule."""
+    rows: list[dict] = []
+    with path.open("rb") as lines:
+        for line in lines:
+            value = line.rstrip(b"\r\n")
+            record, broken = parse_message(value)
+            row = {f.name: (record or {}).get(f.name) for f in kind.fields}
+            rows.append({**row, RULE_COLUMN: broken, RAW_COLUMN: value})
+    return pd.DataFrame(rows, columns=[*(f.name for f in kind.fields), RULE_COLUMN, RAW_COLUMN], dtype=object)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _field(values: pd.Series, field: Field, arrival_ms: int, messages: bool) -> tuple[pd.Series, pd.Series]:
+    """(rule broken by each value or <NA>, the value as the pipelines carry it).
+
+    In a message only null or absence is missing, and NaN is a number out of range; a
+    file format (CSV) has no NaN of its own, only empty cells."""
+    broken = pd.Series(pd.NA, index=values.index, dtype="string")
+    missing = values.map(lambda v: v is None) if messages else values.isna()
+    if field.type == "string":
+        is_text = pd.Series(True, index=values.index) if pd.api.types.is_string_dtype(values) and values.dtype != object \
+            else values.map(lambda v: isinstance(v, str))
+        text = values.where(is_text & ~missing).astype("string").str.strip()
+        broken = broken.mask(~missing & ~is_text, field.rule("type"))
+        empty = missing | (is_text & (text == "")).fillna(False).astype(bool)
+        if field.required:
+            broken = broken.mask(broken.isna() & empty, field.rule("required"))
+        return broken, text.mask(empty)
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        is_number = pd.Series(True, index=values.index)
+        number = values.astype("float64")
+    else:
+        is_number = values.map(_is_number)
+        number = values.where(is_number).astype("float64")
+    if field.required:
+        broken = broken.mask(missing, field.rule("required"))
+    broken = broken.mask(broken.isna() & ~missing & ~is_number, field.rule("type"))
+    if field.type == "integer":
+        finite = np.isfinite(number.fillna(0))
+        fractional = finite & (number.fillna(0) % 1 != 0)
+        broken = broken.mask(broken.isna() & ~missing & fractional, field.rule("type"))
+    high = arrival_ms + MAX_FUTURE_MS if field.future else (math.inf if field.high is None else field.high)
+    low = -math.inf if field.low is None else field.low
+    outside = ~((number >= low) & (number <= high))
+    if field.below is not None:
+        outside |= ~(number < field.below)
+    broken = broken.mask(broken.isna() & ~missing & is_number & outside, field.rule("range"))
+    return broken, number
+
+
+def check(frame: pd.DataFrame, kind: RecordKind, arrival_ms: int) -> tuple[pd.DataFrame, pd.Series]:
+    """The values of `kind`'s fields as the pipelines carry them, and the first rule each row breaks (<NA>: none)."""
+    broken = frame[RULE_COLUMN].astype("string") if RULE_COLUMN in frame else pd.Series(pd.NA, index=frame.index, dtype="string")
+    values = pd.DataFrame(index=frame.index)
+    messages = RAW_COLUMN in frame
+    for field in kind.fields:
+        column = frame[field.name] if field.name in frame else pd.Series(None, index=frame.index, dtype="object")
+        field_broken, values[field.name] = _field(column, field, arrival_ms, messages)
+        broken = broken.fillna(field_broken)
+    if kind.pair:
+        a, b = (values[name].isna() for name in kind.pair)
+        broken = broken.mask(broken.isna() & (a != b), LOCATION_PAIR)
+    return values, broken
+
+
+def repeated_tx_ids(tx_ids: pd.Series, accepted: pd.Series) -> pd.Series:
+    """`tx_id.unique` for accepted rows whose tx_id an earlier accepted row (in file order: arrival order) had."""
+    repeated = accepted & tx_ids.where(accepted).duplicated(keep="first") & tx_ids.notna()
+    return pd.Series(pd.NA, index=tx_ids.index, dtype="string").mask(repeated, TX_UNIQUE)
+
+
+def label_verdicts(labels: pd.DataFrame, transactions: pd.DataFrame, accepted: pd.Series) -> pd.Series:
+    """`tx_id.known` and `label.unique` for labels that passed their field rules, as the stream decides them.
+
+    A label counts if a transaction with its tx_id came at or before it, at most
+    `UNIQUE_WITHIN_MS` earlier; of a transaction's labels, the earliest (then the first
+    in the file) counts, the others are duplicates.
+    """
+    times = transactions.drop_duplicates("tx_id").set_index("tx_id")["event_time"]
+    event_time = labels["tx_id"].map(times)
+    gap = labels["label_time"] - event_time
+    known = event_time.notna() & (gap >= 0) & (gap <= UNIQUE_WITHIN_MS)
+    verdict = pd.Series(pd.NA, index=labels.index, dtype="string").mask(accepted & ~known.fillna(False).astype(bool), TX_KNOWN)
+    counted = accepted & verdict.isna()
+    order = labels.loc[counted].sort_values("label_time", kind="stable")
+    repeated = order.index[order["tx_id"].duplicated(keep="first")]
+    return verdict.mask(verdict.index.isin(repeated), LABEL_UNIQUE)
