@@ -2,15 +2,22 @@
 
 Never pickle: a pickle is a memory snapshot tied to library versions, and loading one
 runs code. A version directory is written under a temporary name and renamed into
-place, so a reader never sees half a model.
+place, so a reader never sees half a model. Writers (a trainer, the learner, a
+`promote`) take the registry's lock, so concurrent saves get distinct versions and
+`CURRENT` always names a complete one; a temporary directory left by a writer that
+crashed is removed by the next one.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +30,15 @@ from skewless.errors import SkewlessError
 MODEL_FILE = "model.ubj"
 META_FILE = "meta.json"
 CURRENT_FILE = "CURRENT"
+LOCK_FILE = ".lock"
+VERSION = re.compile(r"v\d+")
+
+
+def checked_version(version: str) -> str:
+    """A version name as the registry writes them (`v<number>`): nothing else becomes a path."""
+    if not VERSION.fullmatch(version):
+        raise SkewlessError(f"'{version}' is not a model version (v1, v2, ...); see `skewless models list`")
+    return version
 
 
 @dataclass(frozen=True)
@@ -58,16 +74,35 @@ class Registry:
     def versions(self) -> list[str]:
         if not self.root.exists():
             return []
-        found = [p.name for p in self.root.iterdir() if re.fullmatch(r"v\d+", p.name)]
+        found = [p.name for p in self.root.iterdir() if VERSION.fullmatch(p.name)]
         return sorted(found, key=lambda v: int(v[1:]))
 
     def current(self) -> str | None:
         pointer = self.root / CURRENT_FILE
         return pointer.read_text().strip() if pointer.exists() else None
 
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One writer at a time, across processes; what a crashed writer left behind goes first."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / LOCK_FILE).open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                for stale in self.root.glob(".*.tmp"):
+                    shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     def save(self, booster: xgb.Booster, features: list[str], training: dict[str, Any],
              metrics: dict[str, float], promote: bool = True) -> ModelMeta:
-        self.root.mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            meta = self._save(booster, features, training, metrics)
+            if promote:
+                self._promote(meta.version)
+        return meta
+
+    def _save(self, booster: xgb.Booster, features: list[str], training: dict[str, Any], metrics: dict[str, float]) -> ModelMeta:
         existing = self.versions()
         version = f"v{int(existing[-1][1:]) + 1 if existing else 1}"
         tmp = self.root / f".{version}.tmp"
@@ -81,19 +116,21 @@ class Registry:
         )
         (tmp / META_FILE).write_text(json.dumps(asdict(meta), indent=2))
         os.replace(tmp, self.root / version)
-        if promote:
-            self.promote(version)
         return meta
 
     def promote(self, version: str) -> None:
-        if version not in self.versions():
+        with self._locked():
+            self._promote(version)
+
+    def _promote(self, version: str) -> None:
+        if checked_version(version) not in self.versions():
             raise SkewlessError(f"no model version {version} in {self.root}; see `skewless models list`")
         tmp = self.root / f".{CURRENT_FILE}.tmp"
         tmp.write_text(version)
         os.replace(tmp, self.root / CURRENT_FILE)
 
     def meta(self, version: str) -> ModelMeta:
-        path = self.root / version / META_FILE
+        path = self.root / checked_version(version) / META_FILE
         if not path.exists():
             raise SkewlessError(f"no model version {version} in {self.root}; see `skewless models list`")
         return ModelMeta(**json.loads(path.read_text()))

@@ -1,4 +1,6 @@
 import json
+import multiprocessing
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -68,3 +70,34 @@ def test_models_commands_list_promote_and_roll_back(tmp_path):
     with pytest.raises(SkewlessError, match="does not match its checksum"):
         invoke(settings, "models", "rollback")
     assert reg.current() == "v2"
+
+
+def _save_and_promote(root: str, cycles: int) -> None:
+    reg = Registry(Path(root))
+    names = list(model_inputs())
+    booster = _booster(len(names))
+    for _ in range(cycles):
+        reg.promote(reg.save(booster, names, {}, {}, promote=False).version)
+
+
+def test_concurrent_writers_get_unique_versions_and_a_loadable_current(tmp_path):
+    (tmp_path / ".v1.tmp").mkdir(parents=True)  # left by a writer that crashed: cleaned, not fatal
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_save_and_promote, args=(str(tmp_path), 20)) for _ in range(2)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(120)
+        assert writer.exitcode == 0
+    reg = Registry(tmp_path)
+    assert reg.versions() == [f"v{i}" for i in range(1, 41)]
+    assert reg.load()[1].version == reg.current()
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("name", ["../x", "v1/../../etc", "latest"])
+def test_version_names_are_checked_on_every_path(tmp_path, name):
+    reg = Registry(tmp_path)
+    for call in (reg.load, reg.meta, reg.promote):
+        with pytest.raises(SkewlessError, match="is not a model version"):
+            call(name)
