@@ -35,7 +35,8 @@ _JOB_ID = re.compile(r"JobID ([0-9a-f]{32})")
 def freeze_settings(settings: Settings) -> Path:
     path = settings.data_dir / "cluster" / f"submitted-{int(time.time() * 1000)}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(settings.model_dump(mode="json"), sort_keys=False))
+    frozen = settings.model_dump(mode="json", exclude={"online_store": {"redis_password"}})  # secrets stay in the environment
+    path.write_text(yaml.safe_dump(frozen, sort_keys=False))
     return path
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from skewless.errors import SkewlessError
 
@@ -32,6 +32,7 @@ class Topics(_Section):
     scores: str = "fraud-scores"
     model_updates: str = "model-updates"
     dead_letters: str = "transactions-dlq"
+    label_dead_letters: str = "fraud-labels-dlq"
     late_transactions: str = "transactions-late"
     late_labels: str = "fraud-labels-late"
     partitions: int = Field(4, ge=1)
@@ -82,6 +83,12 @@ class OnlineStoreSettings(_Section):
     redis: Feast's Redis online store at `redis`, the same definitions otherwise."""
     redis: str = "127.0.0.1:6379"
     """host:port[,db=N] (Feast's connection string)."""
+    redis_password: SecretStr | None = None
+    """From the environment (`SKEWLESS_ONLINE_STORE__REDIS_PASSWORD`): never logged, never written by `submit`."""
+
+    def redis_connection(self) -> str:
+        password = self.redis_password.get_secret_value() if self.redis_password else None
+        return f"{self.redis},password={password}" if password else self.redis
 
 
 class ScoringSettings(_Section):

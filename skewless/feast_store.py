@@ -51,7 +51,7 @@ def _repo_config(settings: Settings, repo: Path):  # -> feast.RepoConfig
     if settings.online_store.type == "redis":
         # skip_dedup: the last write wins, as in sqlite. Feast's Redis store would otherwise drop a
         # second transaction of the same millisecond; skewless writes in (event_time, tx_id) order.
-        raw["online_store"] = {"type": "redis", "connection_string": settings.online_store.redis, "skip_dedup": True}
+        raw["online_store"] = {"type": "redis", "connection_string": settings.online_store.redis_connection(), "skip_dedup": True}
     config = RepoConfig(**raw)
     config.repo_path = repo
     return config

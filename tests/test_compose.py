@@ -23,7 +23,10 @@ def _flink_properties(service: str) -> dict[str, str]:
 
 
 def _published(service: str) -> set[int]:
-    return {int(p.split(":")[0]) for p in SERVICES[service].get("ports", [])}
+    """Host ports, each bound to 127.0.0.1 only (Flink REST runs submitted code; Redis and Kafka hold data)."""
+    ports = SERVICES[service].get("ports", [])
+    assert all(p.startswith("127.0.0.1:") for p in ports), f"{service} publishes on every interface: {ports}"
+    return {int(p.split(":")[1]) for p in ports}
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +91,21 @@ def test_the_cluster_profile_uses_service_names_and_the_shared_volume(cluster):
     assert cluster.flink.parallelism <= int(_flink_properties("taskmanager")["taskmanager.numberOfTaskSlots"])
     checkpoints = _flink_properties("jobmanager")["execution.checkpointing.dir"]
     assert checkpoints == (cluster.data_dir / "checkpoints").as_uri()
+
+
+def test_redis_needs_the_password_the_flink_containers_get():
+    assert "--requirepass" in SERVICES["redis"]["command"]
+    assert "${REDIS_PASSWORD:?" in SERVICES["redis"]["command"][-1]
+    for flink in ("jobmanager", "taskmanager"):
+        assert SERVICES[flink]["environment"]["SKEWLESS_ONLINE_STORE__REDIS_PASSWORD"].startswith("${REDIS_PASSWORD")
+
+
+def test_the_redis_password_comes_from_the_environment_and_is_never_frozen(tmp_path):
+    from jobs.submit import freeze_settings
+
+    settings = load_settings(ROOT / "deploy" / "skewless.cluster.yaml",
+                             environ={"SKEWLESS_ONLINE_STORE__REDIS_PASSWORD": "s3cret"})
+    assert settings.online_store.redis_connection() == "redis:6379,password=s3cret"
+    assert "s3cret" not in repr(settings)
+    settings = settings.model_copy(update={"data_dir": tmp_path})
+    assert "s3cret" not in freeze_settings(settings).read_text()
