@@ -1,6 +1,7 @@
-"""Event time, made deterministic: late events set aside before the feature engine.
+"""Event time, made deterministic: late rows of a history read as it arrived, set aside before the feature engine.
 
-Both jobs pass their raw sources through here before the feature engine. Each row is
+The backfill passes its history tables through here (`--as-arrived`); the stream
+applies the same rule to each message where it reads it (`Admission.java`). Each row is
 compared with the watermark it arrives under. A row at or behind it could no longer be
 placed in its entity's history in time order, so it is split off as late, with the
 reason, for the caller to write to a late topic or file. On-time rows need no global
@@ -15,8 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyflink.datastream import DataStream
-from pyflink.java_gateway import get_gateway
 from pyflink.table import DataTypes, Schema, StreamTableEnvironment, Table
 
 from skewless.schema import LABEL_COLUMNS, TRANSACTION_COLUMNS
@@ -50,11 +49,9 @@ _SOURCES = (
 )
 
 
-def _reimport(t_env: StreamTableEnvironment, table: Table, silence_release_ms: int = 0) -> Table:
+def _reimport(t_env: StreamTableEnvironment, table: Table) -> Table:
     """Through a DataStream and back: the record timestamp becomes row time `et`.
 
-    With `silence_release_ms`, the DataStream passes the engine's `SilenceRelease` on the
-    way: event time moves on during silence (see `FeatureSettings.silence_release_ms`).
     The column types are declared again: inferred from Java objects, DECIMAL(12, 2)
     would come back as DECIMAL(38, 18).
     """
@@ -65,35 +62,28 @@ def _reimport(t_env: StreamTableEnvironment, table: Table, silence_release_ms: i
         .watermark("et", "SOURCE_WATERMARK()")
         .build()
     )
-    stream = t_env.to_data_stream(table)
-    if silence_release_ms:
-        stream = DataStream(get_gateway().jvm.skewless.engine.SilenceRelease.apply(stream._j_data_stream, silence_release_ms))
-    return t_env.from_data_stream(stream, schema)
+    return t_env.from_data_stream(t_env.to_data_stream(table), schema)
 
 
 _ON_TIME = "arrival_watermark IS NULL OR et > arrival_watermark"
 """Nothing is late before the first watermark; after it, a row at or behind it is."""
 
 
-def _flag(t_env: StreamTableEnvironment, source: Source, silence_release_ms: int) -> Source:
+def _flag(t_env: StreamTableEnvironment, source: Source) -> Source:
     columns = ", ".join(source.fields)
-    read = source.raw
-    if silence_release_ms:
-        read = f"{source.raw}_released"
-        raw = t_env.sql_query(f"SELECT {columns}, et AS arrival_et FROM {source.raw}")
-        t_env.create_temporary_view(read, _reimport(t_env, raw, silence_release_ms))
-    table = t_env.sql_query(f"SELECT {columns}, et AS arrival_et, CURRENT_WATERMARK(et) AS arrival_watermark FROM {read}")
+    table = t_env.sql_query(f"SELECT {columns}, et AS arrival_et, CURRENT_WATERMARK(et) AS arrival_watermark FROM {source.raw}")
     t_env.create_temporary_view(source.name, _reimport(t_env, table))
     t_env.create_temporary_view(source.on_time_view, t_env.sql_query(f"SELECT {columns} FROM {source.name} WHERE {_ON_TIME}"))
     return source
 
 
-def split_late(t_env: StreamTableEnvironment, silence_release_ms: int = 0) -> tuple[Source, ...]:
+def split_late(t_env: StreamTableEnvironment) -> tuple[Source, ...]:
     """Register the on-time views the feature engine reads; return the flagged views (transactions, labels).
 
-    A bounded history never falls silent, so only the stream passes `silence_release_ms`.
+    The backfill of a history read as it arrived (`--as-arrived`) uses it; the stream
+    splits late messages where it reads them (`jobs.admission`), with the same rule.
     """
-    return tuple(_flag(t_env, source, silence_release_ms) for source in _SOURCES)
+    return tuple(_flag(t_env, source) for source in _SOURCES)
 
 
 def register_in_order(t_env: StreamTableEnvironment) -> None:

@@ -37,14 +37,13 @@ def _with(options: dict[str, str]) -> str:
     return ", ".join(f"'{k}' = '{v}'" for k, v in options.items())
 
 
-def _create(t_env: TableEnvironment, settings: Settings, table: str, options: dict[str, str], prefix: str = "") -> None:
+def _create(t_env: TableEnvironment, settings: Settings, table: str, options: dict[str, str]) -> None:
     columns = COLUMNS[table].format(lateness_ms=settings.features.allowed_lateness_ms)
-    t_env.execute_sql(f"CREATE TEMPORARY TABLE {prefix}{table} ({columns}) WITH ({_with(options)})")
+    t_env.execute_sql(f"CREATE TEMPORARY TABLE {table} ({columns}) WITH ({_with(options)})")
 
 
 def bind_history(
     t_env: TableEnvironment, settings: Settings, transactions_csv: Path, labels_csv: Path, as_arrived: bool = False,
-    prefix: str = "",
 ) -> None:
     """Bounded: staged, normalised, header-less CSVs in COLUMNS order (see jobs.backfill).
 
@@ -55,7 +54,7 @@ def bind_history(
         options = {"connector": "filesystem", "path": str(path.resolve()), "format": "csv", "csv.null-literal": ""}
         if as_arrived:
             options["scan.watermark.emit.strategy"] = "on-event"
-        _create(t_env, settings, table, options, prefix)
+        _create(t_env, settings, table, options)
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def _time_values(frame: pd.DataFrame, column: str, source: Path | str) -> pd.Ser
     """Epoch ms where the file's time parses (datetimes, ISO strings, integers); elsewhere the value as it was,
     for the rules to name (`<column>.type`). JSON lines carry epoch ms already and are left to the rules."""
     raw = frame[column]
-    if raw.dtype == object and raw.map(lambda v: isinstance(v, (int, float)) or v is None).all():
+    if RAW_COLUMN in frame:
         return raw
     converted = to_epoch_ms(raw, column, source)
     return converted.astype(object).where(converted.notna(), raw)
