@@ -63,6 +63,8 @@ def _make_current(ctx: Context, version: str) -> None:
     except KafkaError as exc:
         click.echo(f"warning: {version} is current on disk, but no running stream job was told "
                    f"({ctx.settings.topics.model_updates} unreachable: {exc})", err=True)
+    except SkewlessError as exc:
+        click.echo(f"warning: {version} is current on disk, but no running stream job was told ({exc})", err=True)
 
 
 @models.command()

@@ -9,6 +9,7 @@ from models.registry import Registry
 from skewless.broker import EmbeddedBroker
 from skewless.connectors import kafka_connector_jars
 from skewless.feast_store import apply_definitions
+from skewless.model_updates import ensure_update_key
 from skewless.preflight import check_java, check_python
 from skewless.topics import ensure_topics, existing_topics, topic_names
 
@@ -25,6 +26,7 @@ def up(ctx: Context) -> None:
         status = EmbeddedBroker(s).start()
         broker = f"embedded (pid {status.pid})" if status.pid else "already running"
     created = ensure_topics(s)
+    key_file = ensure_update_key(s) if s.kafka.embedded else None
     jars = kafka_connector_jars()
     apply_definitions(s)
     ctx.emit({
@@ -34,6 +36,7 @@ def up(ctx: Context) -> None:
         "kafka connector": str(jars[0].parent),
         "feast repo": f"{s.feature_repo} (applied)",
         "data dir": str(s.data_dir),
+        "model updates": f"signed with the key in {key_file}" if key_file else "signed with the configured key, if any",
     }, title="skewless is up")
 
 

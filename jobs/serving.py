@@ -53,9 +53,9 @@ class ScoreAndServe(ScalarFunction):
         self.freshness = function_context.get_metric_group().add_group("skewless").distribution("feature_freshness_ms")
         self.online = OnlineWriteBehind(self.settings, self._written)
 
-    def _switch(self, booster, meta) -> None:
+    def _switch(self, scorer: Scorer) -> None:
         """Called from the follower thread: one reference assignment, so a bundle sees one model."""
-        self.scorer = Scorer(booster, meta)
+        self.scorer = scorer
 
     def _written(self, rows: pd.DataFrame, online_at: int) -> None:
         """Called from the writer thread: `online_at - event_time` is the feature freshness."""

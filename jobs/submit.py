@@ -35,7 +35,8 @@ _JOB_ID = re.compile(r"JobID ([0-9a-f]{32})")
 def freeze_settings(settings: Settings) -> Path:
     path = settings.data_dir / "cluster" / f"submitted-{int(time.time() * 1000)}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    frozen = settings.model_dump(mode="json", exclude={"online_store": {"redis_password"}})  # secrets stay in the environment
+    secrets = {"online_store": {"redis_password"}, "model_updates": {"key"}}  # they stay in the environment
+    frozen = settings.model_dump(mode="json", exclude=secrets)
     path.write_text(yaml.safe_dump(frozen, sort_keys=False))
     return path
 

@@ -91,6 +91,13 @@ class OnlineStoreSettings(_Section):
         return f"{self.redis},password={password}" if password else self.redis
 
 
+class ModelUpdateSettings(_Section):
+    key: SecretStr | None = None
+    """HMAC-SHA256 key that signs models on `model-updates` (`SKEWLESS_MODEL_UPDATES__KEY`).
+    Unset: the key file `skewless up` creates in the data directory. Never logged, never
+    written by `submit`; without either, running jobs refuse every update."""
+
+
 class ScoringSettings(_Section):
     threshold: float = Field(0.5, ge=0.0, le=1.0)
 
@@ -106,6 +113,7 @@ class Settings(_Section):
     features: FeatureSettings = FeatureSettings()
     scoring: ScoringSettings = ScoringSettings()
     online_store: OnlineStoreSettings = OnlineStoreSettings()
+    model_updates: ModelUpdateSettings = ModelUpdateSettings()
 
     @field_validator("data_dir", "feature_repo")
     @classmethod
@@ -133,6 +141,10 @@ class Settings(_Section):
     @property
     def checkpoints_dir(self) -> Path:
         return self.data_dir / "checkpoints"
+
+    @property
+    def model_update_key_file(self) -> Path:
+        return self.data_dir / "secrets" / "model-updates.key"
 
     @property
     def logs_dir(self) -> Path:

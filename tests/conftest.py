@@ -13,6 +13,7 @@ import pytest
 
 from skewless.broker import EmbeddedBroker
 from skewless.config import Settings, load_settings
+from skewless.model_updates import ensure_update_key
 from tests.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,8 +37,10 @@ def settings(workspace: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def broker(settings: Settings):
+    """The embedded broker, and the model-update key `skewless up` creates beside it."""
     broker = EmbeddedBroker(settings)
     broker.start()
+    ensure_update_key(settings)
     yield broker
     broker.stop()
 

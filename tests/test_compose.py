@@ -97,15 +97,19 @@ def test_redis_needs_the_password_the_flink_containers_get():
     assert "--requirepass" in SERVICES["redis"]["command"]
     assert "${REDIS_PASSWORD:?" in SERVICES["redis"]["command"][-1]
     for flink in ("jobmanager", "taskmanager"):
-        assert SERVICES[flink]["environment"]["SKEWLESS_ONLINE_STORE__REDIS_PASSWORD"].startswith("${REDIS_PASSWORD")
+        assert SERVICES[flink]["environment"]["SKEWLESS_ONLINE_STORE__REDIS_PASSWORD"].startswith("${REDIS_PASSWORD:?")
+        assert SERVICES[flink]["environment"]["SKEWLESS_MODEL_UPDATES__KEY"].startswith("${MODEL_UPDATE_KEY:?")
 
 
-def test_the_redis_password_comes_from_the_environment_and_is_never_frozen(tmp_path):
+def test_secrets_come_from_the_environment_and_are_never_frozen(tmp_path):
     from jobs.submit import freeze_settings
 
     settings = load_settings(ROOT / "deploy" / "skewless.cluster.yaml",
-                             environ={"SKEWLESS_ONLINE_STORE__REDIS_PASSWORD": "s3cret"})
+                             environ={"SKEWLESS_ONLINE_STORE__REDIS_PASSWORD": "s3cret",
+                                      "SKEWLESS_MODEL_UPDATES__KEY": "k3y-material"})
     assert settings.online_store.redis_connection() == "redis:6379,password=s3cret"
-    assert "s3cret" not in repr(settings)
+    assert settings.model_updates.key.get_secret_value() == "k3y-material"
+    assert "s3cret" not in repr(settings) and "k3y-material" not in repr(settings)
     settings = settings.model_copy(update={"data_dir": tmp_path})
-    assert "s3cret" not in freeze_settings(settings).read_text()
+    frozen = freeze_settings(settings).read_text()
+    assert "s3cret" not in frozen and "k3y-material" not in frozen
