@@ -93,7 +93,8 @@ def rollback(ctx: Context) -> None:
 @click.option("--every-labels", default=500, show_default=True, help="Propose a candidate after this many new labels.")
 @click.option("--every-seconds", default=300.0, show_default=True, help="... or this often, if any label came in.")
 @click.option("--once", is_flag=True, help="Read what the topics hold until idle, propose once, exit.")
-@click.option("--from-beginning", is_flag=True, help="Read the topics from the start (default: from now).")
+@click.option("--from-beginning", is_flag=True,
+              help="Read labels from the start (default: after the last label this learner's consumer group committed).")
 @pass_context
 def learn(ctx: Context, every_labels: int, every_seconds: float, once: bool, from_beginning: bool) -> None:
     """Keep the model fresh: labels joined with served features -> warm-started candidate -> gate -> promote."""
@@ -103,7 +104,8 @@ def learn(ctx: Context, every_labels: int, every_seconds: float, once: bool, fro
         report = learner.run(once=once, from_beginning=from_beginning)
     except KeyboardInterrupt:
         report = learner.report
-    ctx.emit({"scores read": report.scores_read, "labels read": report.labels_read,
+    dropped = ", ".join(f"{rule} {n}" for rule, n in sorted(report.labels_dropped.items())) or "none"
+    ctx.emit({"scores read": report.scores_read, "labels read": report.labels_read, "labels dropped": dropped,
               "labelled served rows": report.labelled}, title="learn")
     if report.decisions:
         ctx.emit(report.decisions, title="\ndecisions")

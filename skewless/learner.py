@@ -5,6 +5,10 @@ Training rows are the served feature vectors from `fraud-scores` (what the model
 not a recomputation), labelled by `fraud-labels` as labels arrive. Every
 `every_labels` new labels, or every `every_s` seconds with at least one, a candidate
 is proposed (`models.online`) on the most recent labelled rows.
+
+Labels pass the same rules as everywhere (`udfs.validation`, applied per poll by
+`skewless.validation`): an invalid label, or a second label of a transaction, is
+dropped and counted, never trained on, and never stops the learner.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +28,9 @@ from models.online import Decision, UpdatePolicy, propose
 from models.registry import Registry
 from skewless.config import Settings
 from skewless.model_updates import publish
+from skewless.validation import check, message_frame
 from udfs.features import model_inputs
+from udfs.validation import LABEL_RECORD, LABEL_UNIQUE
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +38,10 @@ log = logging.getLogger(__name__)
 @dataclass
 class LearnReport:
     scores_read: int = 0
+    scores_unreadable: int = 0
     labels_read: int = 0
+    labels_dropped: Counter[str] = field(default_factory=Counter)
+    """Dropped labels per rule: invalid ones, and `label.unique` for a transaction labelled already."""
     labelled: int = 0
     decisions: list[dict[str, Any]] = field(default_factory=list)
 
@@ -55,24 +64,37 @@ class Learner:
         self.every_labels, self.every_s = every_labels, every_s
         self.served: _Bounded = _Bounded(retention)
         self.unmatched: _Bounded = _Bounded(retention)
+        self.labelled_ids: _Bounded = _Bounded(retention)
         self.labelled: deque[dict[str, Any]] = deque(maxlen=window)
         self.report = LearnReport()
         self.stopped = threading.Event()
         self.last_label_at_ms = 0
 
+    @property
+    def group(self) -> str:
+        return f"{self.settings.kafka.consumer_group}-learner"
+
     def run(self, once: bool = False, from_beginning: bool = False, idle_s: float = 3.0) -> LearnReport:
-        """Follow both topics; with `once`, read until idle, propose once, and return."""
-        topics = (self.settings.topics.scores, self.settings.topics.labels)
-        consumer = KafkaConsumer(bootstrap_servers=self.settings.kafka.bootstrap_servers, enable_auto_commit=False)
+        """Follow both topics; with `once`, read until idle, propose once, and return.
+
+        Labels are read in the consumer group `group`, whose offsets are committed at each
+        decision and at the end: a restarted learner resumes after the last label it
+        committed (a new group starts at the end, or `from_beginning`). Scores are a
+        lookup table rather than events: they are read again from the start of the topic,
+        so a label arriving after a restart still meets the features served before it.
+        """
+        consumer = KafkaConsumer(bootstrap_servers=self.settings.kafka.bootstrap_servers, group_id=self.group,
+                                 enable_auto_commit=False)
         try:
-            consumer.assign([TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or {0})])
-            consumer.seek_to_beginning() if from_beginning else consumer.seek_to_end()
+            self._position(consumer, from_beginning)
             new_labels, last_update, last_record = 0, time.monotonic(), time.monotonic()
             while not self.stopped.is_set():
                 batch = consumer.poll(timeout_ms=200)
                 for tp, records in batch.items():
-                    for record in records:
-                        new_labels += self._take(tp.topic, json.loads(record.value))
+                    if tp.topic == self.settings.topics.scores:
+                        new_labels += sum(self._take_score(record.value) for record in records)
+                    else:
+                        new_labels += self._take_labels([record.value for record in records])
                 if batch:
                     last_record = time.monotonic()
                 if once and time.monotonic() - last_record > idle_s:
@@ -81,29 +103,64 @@ class Learner:
                 due = new_labels >= self.every_labels or (new_labels and time.monotonic() - last_update > self.every_s)
                 if not once and due:
                     self._update()
+                    consumer.commit()
                     new_labels, last_update = 0, time.monotonic()
             return self.report
         finally:
+            consumer.commit()
             consumer.close()
 
     def stop(self) -> None:
         self.stopped.set()
 
-    def _take(self, topic: str, value: dict[str, Any]) -> int:
-        """Returns 1 when a label met its served features."""
-        tx_id = value["tx_id"]
-        if topic == self.settings.topics.scores:
-            self.report.scores_read += 1
-            self.served[tx_id] = value
-            label = self.unmatched.pop(tx_id, None)
-        else:
-            self.report.labels_read += 1
-            label, value = value, self.served.get(tx_id)
-            if value is None:
-                self.unmatched[tx_id] = label
-        if label is None or value is None:
+    def _position(self, consumer: KafkaConsumer, from_beginning: bool) -> None:
+        scores, labels = self.settings.topics.scores, self.settings.topics.labels
+        assigned = {t: [TopicPartition(t, p) for p in sorted(consumer.partitions_for_topic(t) or {0})] for t in (scores, labels)}
+        consumer.assign([tp for tps in assigned.values() for tp in tps])
+        consumer.seek_to_beginning(*assigned[scores])
+        for tp in assigned[labels]:
+            committed = None if from_beginning else consumer.committed(tp)
+            if committed is not None:
+                consumer.seek(tp, committed)
+            elif from_beginning:
+                consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek_to_end(tp)
+
+    def _take_score(self, value: bytes) -> int:
+        """Returns 1 when a waiting label met these served features."""
+        try:
+            served = json.loads(value)
+            tx_id = served["tx_id"]
+        except (ValueError, TypeError, KeyError):
+            self.report.scores_unreadable += 1
             return 0
-        self.labelled.append({**value, "is_fraud": int(label["is_fraud"]), "label_time": label["label_time"]})
+        self.report.scores_read += 1
+        self.served[tx_id] = served
+        label = self.unmatched.pop(tx_id, None)
+        return 0 if label is None else self._join(served, label)
+
+    def _take_labels(self, values: list[bytes]) -> int:
+        """Checks one poll's labels; returns how many met their served features."""
+        self.report.labels_read += len(values)
+        labels, broken = check(message_frame(values, LABEL_RECORD), LABEL_RECORD, int(time.time() * 1000))
+        self.report.labels_dropped.update(broken.dropna())
+        joined = 0
+        for label in labels[broken.isna()].to_dict("records"):
+            tx_id = label["tx_id"]
+            if tx_id in self.labelled_ids:
+                self.report.labels_dropped[LABEL_UNIQUE] += 1
+                continue
+            self.labelled_ids[tx_id] = True
+            served = self.served.get(tx_id)
+            if served is None:
+                self.unmatched[tx_id] = label
+            else:
+                joined += self._join(served, label)
+        return joined
+
+    def _join(self, served: dict[str, Any], label: dict[str, Any]) -> int:
+        self.labelled.append({**served, "is_fraud": int(label["is_fraud"]), "label_time": int(label["label_time"])})
         self.last_label_at_ms = int(time.time() * 1000)
         self.report.labelled += 1
         return 1

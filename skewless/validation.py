@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -60,16 +61,20 @@ def parse_message(value: bytes) -> tuple[dict | None, str | None]:
     return (record, None) if isinstance(record, dict) else (None, RECORD_JSON)
 
 
+def message_frame(values: Iterable[bytes], kind: RecordKind) -> pd.DataFrame:
+    """Messages as the stream reads them: one row each, `kind`'s fields, the parse rule broken (if any), the raw bytes."""
+    rows: list[dict] = []
+    for value in values:
+        record, broken = parse_message(value)
+        row = {f.name: (record or {}).get(f.name) for f in kind.fields}
+        rows.append({**row, RULE_COLUMN: broken, RAW_COLUMN: value})
+    return pd.DataFrame(rows, columns=[*(f.name for f in kind.fields), RULE_COLUMN, RAW_COLUMN], dtype=object)
+
+
 def read_jsonl(path: Path, kind: RecordKind) -> pd.DataFrame:
     """A JSON-lines file as the stream would read its messages: one row per line, unparseable ones with their rule."""
-    rows: list[dict] = []
     with path.open("rb") as lines:
-        for line in lines:
-            value = line.rstrip(b"\r\n")
-            record, broken = parse_message(value)
-            row = {f.name: (record or {}).get(f.name) for f in kind.fields}
-            rows.append({**row, RULE_COLUMN: broken, RAW_COLUMN: value})
-    return pd.DataFrame(rows, columns=[*(f.name for f in kind.fields), RULE_COLUMN, RAW_COLUMN], dtype=object)
+        return message_frame((line.rstrip(b"\r\n") for line in lines), kind)
 
 
 def _is_number(value: object) -> bool:

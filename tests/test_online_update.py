@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import xgboost as xgb
@@ -61,6 +63,10 @@ def test_a_worse_candidate_is_kept_out():
     assert not decision.promote and "keep serving" in decision.reason
 
 
+def _label(tx_id: str, is_fraud: object = 1, label_time: int = 1_767_225_600_000) -> bytes:
+    return json.dumps({"tx_id": tx_id, "merchant_id": "m", "is_fraud": is_fraud, "label_time": label_time}).encode()
+
+
 def test_learner_joins_a_label_with_its_served_features_in_either_order(tmp_path):
     from skewless.config import load_settings
     from skewless.learner import Learner
@@ -68,9 +74,27 @@ def test_learner_joins_a_label_with_its_served_features_in_either_order(tmp_path
     s = load_settings(environ={}, overrides={"data_dir": tmp_path})
     learner = Learner(s, UpdatePolicy())
     served = {name: 1.0 for name in NAMES} | {"tx_id": "a", "event_time": 5, "model_version": "v1"}
-    assert learner._take(s.topics.scores, served) == 0
-    assert learner._take(s.topics.labels, {"tx_id": "a", "merchant_id": "m", "is_fraud": 1, "label_time": 9}) == 1
-    assert learner._take(s.topics.labels, {"tx_id": "b", "merchant_id": "m", "is_fraud": 0, "label_time": 9}) == 0
-    assert learner._take(s.topics.scores, {**served, "tx_id": "b"}) == 1
+    assert learner._take_score(json.dumps(served).encode()) == 0
+    assert learner._take_labels([_label("a", 1)]) == 1
+    assert learner._take_labels([_label("b", 0)]) == 0
+    assert learner._take_score(json.dumps({**served, "tx_id": "b"}).encode()) == 1
     rows = list(learner.labelled)
     assert [(r["tx_id"], r["is_fraud"], r["amount"]) for r in rows] == [("a", 1, 1.0), ("b", 0, 1.0)]
+
+
+def test_learner_drops_invalid_and_repeated_labels_with_their_rule(tmp_path):
+    from skewless.config import load_settings
+    from skewless.learner import Learner
+
+    s = load_settings(environ={}, overrides={"data_dir": tmp_path})
+    learner = Learner(s, UpdatePolicy())
+    served = {name: 1.0 for name in NAMES} | {"event_time": 5, "model_version": "v1"}
+    for tx_id in "abc":
+        learner._take_score(json.dumps({**served, "tx_id": tx_id}).encode())
+    assert learner._take_score(b"not json") == 0
+    joined = learner._take_labels([_label("a"), b"\xff\xfe", b"{}", _label("b", 5), _label("c", "yes"), _label("a", 0),
+                                   _label("c", 0, label_time=5)])
+    assert joined == 1 and [r["tx_id"] for r in learner.labelled] == ["a"]
+    assert learner.report.labels_dropped == {"record.utf8": 1, "tx_id.required": 1, "is_fraud.range": 1, "is_fraud.type": 1,
+                                             "label.unique": 1, "label_time.range": 1}
+    assert learner.report.scores_unreadable == 1 and learner.report.labels_read == 7
