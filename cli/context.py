@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,11 +49,31 @@ def java_failure_summary(message: str) -> str:
     return causes[-1] if causes else message.strip().splitlines()[0]
 
 
-def run_guarded(main: Callable[[], Any]) -> None:
-    """Run the CLI; a user-facing error becomes one line on stderr and exit code 1."""
+VERBOSITY = {"-v": 1, "-vv": 2, "-vvv": 3, "--verbose": 1}
+
+
+def hoist_verbosity(args: list[str]) -> list[str]:
+    """-v/-vv are taken wherever they are placed (`skewless backfill f.csv -vv` too): moved before the command."""
+    head, tail = (args[: args.index("--")], args[args.index("--"):]) if "--" in args else (args, [])
+    flags = [a for a in head if a in VERBOSITY]
+    return [*flags, *(a for a in head if a not in VERBOSITY), *tail]
+
+
+def _verbosity(args: list[str]) -> int:
+    return sum(VERBOSITY.get(a, 0) for a in args)
+
+
+def run_guarded(main: Callable[[list[str]], Any], args: list[str]) -> None:
+    """Run the CLI; a failure becomes one line on stderr naming its root cause, and exit code 1.
+
+    With -vv the whole trace comes first (the Java stack for a failed Flink job), the line last.
+    """
+    args = hoist_verbosity(args)
     try:
-        main()
+        main(args)
     except SkewlessError as exc:
+        if _verbosity(args) >= 2:
+            click.echo(traceback.format_exc(), err=True)
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except click.ClickException as exc:
@@ -64,8 +85,12 @@ def run_guarded(main: Callable[[], Any]) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:
-        if type(exc).__name__ == "Py4JJavaError":
-            click.echo(f"error: Flink job failed: {java_failure_summary(str(exc))} (re-run with -vv for details)", err=True)
-            sys.exit(1)
-        raise
+    except Exception as exc:  # noqa: BLE001  (the last line of defence: one line, the trace on demand)
+        java = type(exc).__name__ == "Py4JJavaError"
+        cause = f"Flink job failed: {java_failure_summary(str(exc))}" if java else f"{type(exc).__name__}: {exc}"
+        if _verbosity(args) >= 2:
+            click.echo(str(exc) if java else traceback.format_exc(), err=True)
+            click.echo(f"error: {cause}", err=True)
+        else:
+            click.echo(f"error: {cause} (re-run with -vv for details)", err=True)
+        sys.exit(1)

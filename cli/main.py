@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -68,4 +69,4 @@ _register()
 
 
 def main() -> None:
-    run_guarded(lambda: cli.main(standalone_mode=False))
+    run_guarded(lambda args: cli.main(args, standalone_mode=False), sys.argv[1:])

@@ -133,7 +133,10 @@ class Registry:
         path = self.root / checked_version(version) / META_FILE
         if not path.exists():
             raise SkewlessError(f"no model version {version} in {self.root}; see `skewless models list`")
-        return ModelMeta(**json.loads(path.read_text()))
+        try:
+            return ModelMeta(**json.loads(path.read_text()))
+        except (ValueError, TypeError) as exc:
+            raise SkewlessError(f"{path} is not a model's metadata ({exc}): restore it or remove version {version}") from exc
 
     def load(self, version: str | None = None) -> tuple[xgb.Booster, ModelMeta]:
         """The given (default: current) version, after checking its checksum."""

@@ -34,6 +34,20 @@ def test_bad_input_is_one_clear_line(tmp_path, args, message):
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+def test_an_unexpected_failure_is_one_line_and_vv_anywhere_adds_the_trace(tmp_path):
+    (tmp_path / "data" / "models" / "v1").mkdir(parents=True)
+    (tmp_path / "data" / "models" / "v1" / "model.ubj").write_bytes(b"x")
+    (tmp_path / "data" / "models" / "CURRENT").write_text("v1")
+    result = _run(tmp_path, "models", "show")  # no meta.json: the registry names what is missing
+    assert result.returncode == 1 and "no model version v1" in result.stderr
+    (tmp_path / "data" / "models" / "v1" / "meta.json").write_text("{")
+    result = _run(tmp_path, "models", "show")
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert "meta.json is not a model's metadata" in result.stderr and "Traceback" not in result.stderr
+    detailed = _run(tmp_path, "models", "show", "-vv")
+    assert "Traceback" in detailed.stderr and detailed.stderr.strip().splitlines()[-1] == result.stderr.strip()
+
+
 def test_history_missing_a_column_names_it(tmp_path):
     (tmp_path / "h.csv").write_text("tx_id,cc_num,amount,lat,lon,event_time\n1,2,3.0,,,2026-01-01T00:00:00Z\n")
     result = _run(tmp_path, "backfill", "h.csv")
