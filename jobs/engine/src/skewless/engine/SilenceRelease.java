@@ -1,5 +1,7 @@
 package skewless.engine;
 
+import java.util.HashMap;
+import java.util.Map;
 import org.apache.flink.api.common.operators.ProcessingTimeService.ProcessingTimeCallback;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.runtime.io.network.api.writer.ResultPartitionWriter;
@@ -12,7 +14,12 @@ import org.apache.flink.types.Row;
 
 /**
  * The rule that moves event time during silence: when a source subtask has read no record for
- * {@code silenceMs} of processing time, its watermark moves to the newest event time it has read.
+ * {@code silenceMs} of processing time, its watermark moves to the oldest of its partitions' newest
+ * event times: each partition as far as it has itself been read, never further.
+ *
+ * <p>A subtask reads several partitions, each at its own point in event time (a backlog is read
+ * partition by partition, in fetches). Moving all of them to the newest time of any one would make
+ * the lagging partitions' next records late, though they are in order.
  *
  * <p>Event time otherwise moves only with events: the last rows before a pause would wait for the
  * next event, however long it takes. After a release, a row at or before the released time is late,
@@ -27,7 +34,7 @@ import org.apache.flink.types.Row;
 public class SilenceRelease extends AbstractStreamOperator<Row> implements OneInputStreamOperator<Row, Row>, ProcessingTimeCallback {
     private static final long serialVersionUID = 1L;
     private final long silenceMs;
-    private transient long newest;
+    private transient Map<Integer, Long> newest;
     private transient long forwarded;
     private transient long lastRecordAt;
 
@@ -35,7 +42,7 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
         this.silenceMs = silenceMs;
     }
 
-    /** The stream with the rule applied ({@code silenceMs} > 0). */
+    /** The stream of {@link Received} rows with the rule applied ({@code silenceMs} > 0). */
     public static DataStream<Row> apply(DataStream<Row> rows, long silenceMs) {
         TypeInformation<Row> type = rows.getType();
         return rows.transform("release event time after " + silenceMs + " ms of silence", type, new SilenceRelease(silenceMs));
@@ -44,7 +51,7 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
     @Override
     public void open() throws Exception {
         super.open();
-        newest = Long.MIN_VALUE;
+        newest = new HashMap<>();
         forwarded = Long.MIN_VALUE;
         lastRecordAt = getProcessingTimeService().getCurrentProcessingTime();
         schedule(lastRecordAt);
@@ -56,8 +63,9 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
 
     @Override
     public void processElement(StreamRecord<Row> record) {
-        if (record.hasTimestamp()) {
-            newest = Math.max(newest, record.getTimestamp());
+        long time = Received.time(record.getValue());
+        if (time != Long.MIN_VALUE) {
+            newest.merge((Integer) record.getValue().getField(Received.PARTITION), time, Math::max);
         }
         lastRecordAt = getProcessingTimeService().getCurrentProcessingTime();
         output.collect(record);
@@ -84,9 +92,12 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
     public void onProcessingTime(long now) {
         if (backpressured()) {
             lastRecordAt = now;
-        } else if (now - lastRecordAt >= silenceMs && newest > forwarded) {
-            forwarded = newest;
-            output.emitWatermark(new Watermark(newest));
+        } else if (now - lastRecordAt >= silenceMs && !newest.isEmpty()) {
+            long released = newest.values().stream().min(Long::compare).get();
+            if (released > forwarded) {
+                forwarded = released;
+                output.emitWatermark(new Watermark(released));
+            }
         }
         schedule(now);
     }
