@@ -101,8 +101,11 @@ class LiveProducer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.partitions = settings.topics.partitions
+        # One request in flight: a retried batch can then never land behind a later one, so each
+        # partition holds its card's events in the order they were sent.
         self.producer = KafkaProducer(
             bootstrap_servers=settings.kafka.bootstrap_servers, linger_ms=2, acks=1, enable_idempotence=False,
+            max_in_flight_requests_per_connection=1,
         )
 
     def run(
