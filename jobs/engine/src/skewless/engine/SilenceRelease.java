@@ -1,7 +1,5 @@
 package skewless.engine;
 
-import java.util.HashMap;
-import java.util.Map;
 import org.apache.flink.api.common.operators.ProcessingTimeService.ProcessingTimeCallback;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.runtime.io.network.api.writer.ResultPartitionWriter;
@@ -14,12 +12,7 @@ import org.apache.flink.types.Row;
 
 /**
  * The rule that moves event time during silence: when a source subtask has read no record for
- * {@code silenceMs} of processing time, its watermark moves to the oldest of its partitions' newest
- * event times: each partition as far as it has itself been read, never further.
- *
- * <p>A subtask reads several partitions, each at its own point in event time (a backlog is read
- * partition by partition, in fetches). Moving all of them to the newest time of any one would make
- * the lagging partitions' next records late, though they are in order.
+ * {@code silenceMs} of processing time, its watermark moves to the newest event time it has read.
  *
  * <p>Event time otherwise moves only with events: the last rows before a pause would wait for the
  * next event, however long it takes. After a release, a row at or before the released time is late,
@@ -34,7 +27,7 @@ import org.apache.flink.types.Row;
 public class SilenceRelease extends AbstractStreamOperator<Row> implements OneInputStreamOperator<Row, Row>, ProcessingTimeCallback {
     private static final long serialVersionUID = 1L;
     private final long silenceMs;
-    private transient Map<Integer, Long> newest;
+    private transient long newest;
     private transient long forwarded;
     private transient long lastRecordAt;
 
@@ -42,7 +35,7 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
         this.silenceMs = silenceMs;
     }
 
-    /** The stream of {@link Received} rows with the rule applied ({@code silenceMs} > 0). */
+    /** The stream with the rule applied ({@code silenceMs} > 0). */
     public static DataStream<Row> apply(DataStream<Row> rows, long silenceMs) {
         TypeInformation<Row> type = rows.getType();
         return rows.transform("release event time after " + silenceMs + " ms of silence", type, new SilenceRelease(silenceMs));
@@ -51,7 +44,7 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
     @Override
     public void open() throws Exception {
         super.open();
-        newest = new HashMap<>();
+        newest = Long.MIN_VALUE;
         forwarded = Long.MIN_VALUE;
         lastRecordAt = getProcessingTimeService().getCurrentProcessingTime();
         schedule(lastRecordAt);
@@ -63,9 +56,8 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
 
     @Override
     public void processElement(StreamRecord<Row> record) {
-        long time = Received.time(record.getValue());
-        if (time != Long.MIN_VALUE) {
-            newest.merge((Integer) record.getValue().getField(Received.PARTITION), time, Math::max);
+        if (record.hasTimestamp()) {
+            newest = Math.max(newest, record.getTimestamp());
         }
         lastRecordAt = getProcessingTimeService().getCurrentProcessingTime();
         output.collect(record);
@@ -92,12 +84,9 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
     public void onProcessingTime(long now) {
         if (backpressured()) {
             lastRecordAt = now;
-        } else if (now - lastRecordAt >= silenceMs && !newest.isEmpty()) {
-            long released = newest.values().stream().min(Long::compare).get();
-            if (released > forwarded) {
-                forwarded = released;
-                output.emitWatermark(new Watermark(released));
-            }
+        } else if (now - lastRecordAt >= silenceMs && newest > forwarded) {
+            forwarded = newest;
+            output.emitWatermark(new Watermark(newest));
         }
         schedule(now);
     }
