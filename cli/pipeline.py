@@ -14,6 +14,7 @@ from cli.context import Context, pass_context
 from cli.data import generate
 from cli.stack import up
 from jobs.backfill import run_backfill, stage_bootstrap
+from jobs.checkpoints import latest_checkpoint
 from jobs.feature_spec import engine_spec
 from jobs.finite_run import run_finite_stream
 from jobs.parity import run_parity
@@ -124,13 +125,20 @@ def train(ctx: Context, start: Any, end: Any, label_cutoff: Any, source: str, la
 @click.option("--bootstrap", "bootstrap_history", type=click.Path(path_type=Path),
               help="Read this history (and --labels) first, so windows start full; emit only what comes after it.")
 @_labels_option
+@click.option("--resume", is_flag=True,
+              help="Start from the newest retained checkpoint: windows and offsets as the last run left them.")
 @pass_context
-def stream(ctx: Context, bootstrap_history: Path | None, labels_path: Path | None) -> None:
+def stream(ctx: Context, bootstrap_history: Path | None, labels_path: Path | None, resume: bool) -> None:
     """Run the streaming job on the local mini-cluster until interrupted (Ctrl-C)."""
-    bootstrap = None
+    bootstrap, checkpoint = None, None
+    if resume and bootstrap_history:
+        raise SkewlessError("--resume and --bootstrap exclude each other: a resumed job's windows are already full")
+    if resume:
+        checkpoint = latest_checkpoint(ctx.settings)
+        click.echo(f"resuming from {checkpoint}")
     if bootstrap_history:
         bootstrap = stage_bootstrap(ctx.settings, bootstrap_history, labels_path, int(time.time() * 1000))
-    job = start_stream(ctx.settings, bootstrap=bootstrap)
+    job = start_stream(ctx.settings, bootstrap=bootstrap, resume_from=checkpoint)
     job_id = job.get_job_client().get_job_id()
     click.echo(f"Job has been submitted with JobID {job_id}")
     try:

@@ -9,6 +9,8 @@ stop the job.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pyflink.datastream import DataStream
 from pyflink.table import DataTypes, Schema, StreamTableEnvironment, Table, TableDescriptor, TableResult
 from pyflink.table.expressions import col
@@ -71,18 +73,27 @@ def _history(t_env: StreamTableEnvironment, settings: Settings, bootstrap: Boots
 
 def start_stream(
     settings: Settings, start_offsets: Offsets | None = None, stop_offsets: Offsets | None = None,
-    bootstrap: Bootstrap | None = None,
+    bootstrap: Bootstrap | None = None, resume_from: Path | None = None,
 ) -> TableResult:
-    """Submit the streaming job; returns at once (call `.wait()` to block until it ends)."""
-    t_env = create_table_env(settings, "latency", {
+    """Submit the streaming job; returns at once (call `.wait()` to block until it ends).
+
+    `resume_from`: a retained checkpoint (`jobs.checkpoints`) whose window state and
+    offsets the job starts from; the job must be built with the same settings.
+    """
+    options = {
         "pipeline.name": "skewless stream",
         "execution.checkpointing.interval": CHECKPOINT_INTERVAL,
         # Window state outgrows the JobManager's 5 MB in-memory checkpoint limit within
-        # days of history: checkpoints go to files under the data directory.
+        # days of history: checkpoints go to files under the data directory, and stay
+        # there when the job is cancelled or fails, for `skewless stream --resume`.
         "execution.checkpointing.storage": "filesystem",
         "execution.checkpointing.dir": settings.checkpoints_dir.resolve().as_uri(),
+        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
         "execution.checkpointing.tolerable-failed-checkpoints": "3",
-    })
+    }
+    if resume_from is not None:
+        options["execution.state-recovery.path"] = resume_from.resolve().as_uri()
+    t_env = create_table_env(settings, "latency", options)
     received = [read_topic(t_env, settings, kind, start_offsets, stop_offsets) for kind in RECORDS]
     history = _history(t_env, settings, bootstrap)
     admitted = admit(received, history, settings.features.allowed_lateness_ms)

@@ -140,7 +140,8 @@ class Settings(_Section):
 
     @property
     def checkpoints_dir(self) -> Path:
-        return self.data_dir / "checkpoints"
+        """One folder per consumer group: two stream jobs on one data directory never resume each other's state."""
+        return self.data_dir / "checkpoints" / self.kafka.consumer_group
 
     @property
     def model_update_key_file(self) -> Path:

@@ -1,0 +1,120 @@
+"""`kill -9` of the whole `skewless stream` process, then `skewless stream --resume`: nothing lost, replays identical.
+
+The real executable in its own process group (the client, its Flink mini-cluster and
+its Python worker die together), the real embedded broker, topics and a consumer group
+of its own. Two kill points: right after a checkpoint that covers every score so far,
+and right after the last score, with the newest checkpoint older than some of them
+(those are scored again after the restart and must come out the same).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from jobs.parity import with_disorder
+from skewless.config import Settings
+from skewless.history import live_batch, load_population
+from skewless.producer import LiveProducer
+from skewless.topics import ensure_topics, read_json, topic_names
+
+pytestmark = pytest.mark.integration
+SKEWLESS = str(Path(sys.executable).parent / "skewless")
+
+
+def _isolated(s: Settings, name: str) -> Settings:
+    topics = {field: f"{name}-{field}" for field in ("transactions", "labels", "scores", "dead_letters", "label_dead_letters",
+                                                      "late_transactions", "late_labels")}
+    return s.model_copy(update={"topics": s.topics.model_copy(update=topics),
+                                "kafka": s.kafka.model_copy(update={"consumer_group": name})})
+
+
+def _start(s: Settings, *args: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SKEWLESS_", "PYFLINK_"))}
+    env |= {"SKEWLESS_DATA_DIR": str(s.data_dir), "SKEWLESS_FEATURE_REPO": str(s.feature_repo),
+            "SKEWLESS_KAFKA__BOOTSTRAP_SERVERS": s.kafka.bootstrap_servers,
+            "SKEWLESS_KAFKA__CONSUMER_GROUP": s.kafka.consumer_group}
+    env |= {f"SKEWLESS_TOPICS__{field.upper()}": value for field, value in s.topics.model_dump().items() if field != "partitions"}
+    log = open(s.data_dir / "logs" / f"{s.kafka.consumer_group}-{int(time.time())}.log", "w")  # noqa: SIM115
+    return subprocess.Popen([SKEWLESS, "stream", *args], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _checkpoints(s: Settings) -> list[float]:
+    return sorted(m.stat().st_mtime for m in s.checkpoints_dir.glob("*/chk-*/_metadata"))
+
+
+def _wait(condition, what: str, timeout_s: float = 240) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.5)
+
+
+def _send(s: Settings, count: int, seed: int) -> set[str]:
+    transactions, labels = live_batch(load_population(s), count=count, rate=50, seed=seed)
+    transactions = with_disorder(transactions, "event_time", 0, 0)
+    labels = with_disorder(labels.assign(label_time=transactions["event_time"].to_numpy() + 1), "label_time", 0, 0)
+    producer = LiveProducer(s)
+    try:
+        producer.replay(transactions, labels)
+    finally:
+        producer.close()
+    return set(transactions["tx_id"])
+
+
+def _scores(s: Settings) -> list[dict]:
+    return list(read_json(s, s.topics.scores, idle_timeout_s=3))
+
+
+def _scored(s: Settings, wanted: set[str]) -> bool:
+    return wanted <= {r["tx_id"] for r in _scores(s)}
+
+
+@pytest.mark.parametrize("kill_point", ["after a checkpoint", "between checkpoints"])
+def test_kill_9_then_resume_scores_everything_and_replays_identically(trained_model, kill_point):
+    s = _isolated(trained_model, f"crash-{'a' if kill_point == 'after a checkpoint' else 'b'}")
+    ensure_topics(s, topic_names(s))
+    (s.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    job = _start(s)
+    try:
+        _wait(lambda: _checkpoints(s), "the first checkpoint")
+        if kill_point == "between checkpoints":
+            just_before = _checkpoints(s)[-1]
+            _wait(lambda: _checkpoints(s)[-1] > just_before, "a fresh checkpoint")  # the next is 10 s away
+        sent_after = _checkpoints(s)[-1]
+        first = _send(s, 150, seed=41)
+        _wait(lambda: _scored(s, first), "the first scores")
+        if kill_point == "after a checkpoint":
+            scored_at = time.time()
+            _wait(lambda: _checkpoints(s)[-1] > scored_at, "a checkpoint after the last score")
+    finally:
+        os.killpg(job.pid, signal.SIGKILL)
+        job.wait()
+    replayed_all = _checkpoints(s)[-1] == sent_after  # no checkpoint between sending and the kill
+    later = _send(s, 150, seed=42)
+    resumed = _start(s, "--resume")
+    try:
+        _wait(lambda: _scored(s, first | later), "every transaction scored after the restart")
+    finally:
+        os.killpg(resumed.pid, signal.SIGINT)
+        try:
+            resumed.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(resumed.pid, signal.SIGKILL)
+    by_tx: dict[str, list[dict]] = defaultdict(list)
+    for record in _scores(s):
+        by_tx[record["tx_id"]].append({k: v for k, v in record.items() if k != "scored_at"})
+    assert set(by_tx) == first | later
+    if kill_point == "between checkpoints" and replayed_all:
+        assert all(len(by_tx[tx]) >= 2 for tx in first), "the restored job did not score again what it scored after its checkpoint"
+    if kill_point == "after a checkpoint":
+        assert all(len(by_tx[tx]) == 1 for tx in first), "scores covered by the checkpoint came out again"
+    differing = [tx for tx, copies in by_tx.items() if any(c != copies[0] for c in copies)]
+    assert differing == [], f"replayed scores differ beyond scored_at: {differing[:5]}"
