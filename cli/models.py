@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from dataclasses import asdict
 
 import click
@@ -111,6 +112,10 @@ def learn(ctx: Context, every_labels: int, every_seconds: float, once: bool, fro
         ctx.emit(report.decisions, title="\ndecisions")
 
 
+SEEN_TX_IDS = 1_000_000
+"""How many recent tx_ids `scores tail` remembers to drop repeats: far more than a restart replays."""
+
+
 @click.group()
 def scores() -> None:
     """The `fraud-scores` topic."""
@@ -121,13 +126,23 @@ def scores() -> None:
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new scores until Ctrl-C.")
 @pass_context
 def tail(ctx: Context, lines: int, follow: bool) -> None:
-    """The newest scores, one JSON record per line (pipe it into jq)."""
+    """The newest scores, one JSON record per line (pipe it into jq), each transaction once.
+
+    At-least-once sinks (the embedded broker) can repeat a score after a restart: a
+    repeat has the same tx_id, and only the first is printed.
+    """
     s = ctx.settings
     ends = true_end_offsets(s, s.topics.scores, s.topics.partitions)
     start = {p: max(0, end - lines) for p, end in ends.items()}
     idle_s = 365 * 86_400.0 if follow else 2.0
+    seen: OrderedDict[str, None] = OrderedDict()
     try:
         for record in read_json(s, s.topics.scores, from_offsets=start, idle_timeout_s=idle_s, deadline_s=idle_s):
+            if record["tx_id"] in seen:
+                continue
+            seen[record["tx_id"]] = None
+            if len(seen) > SEEN_TX_IDS:
+                seen.popitem(last=False)
             click.echo(json.dumps(record, separators=(",", ":")))
     except KeyboardInterrupt:
         pass

@@ -44,6 +44,10 @@ class KafkaSettings(_Section):
     """Start the PyPI broker on `skewless up`; False when pointing at a real Kafka."""
     fetch_max_wait_ms: int = Field(20, ge=0)
     consumer_group: str = "skewless-stream"
+    delivery_guarantee: Literal["at-least-once", "exactly-once"] = "at-least-once"
+    """The stream's Kafka sinks. exactly-once writes in Kafka transactions committed at each
+    checkpoint (Apache Kafka; readers use read_committed). The embedded broker cannot hide
+    aborted records (docs/stack.md): there, at-least-once, and readers drop repeated tx_ids."""
 
 
 class FlinkSettings(_Section):

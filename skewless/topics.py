@@ -95,6 +95,7 @@ def read_records(
     consumer = KafkaConsumer(
         bootstrap_servers=settings.kafka.bootstrap_servers, enable_auto_commit=False,
         auto_offset_reset="earliest", consumer_timeout_ms=int(idle_timeout_s * 1000),
+        isolation_level="read_committed",  # exactly-once sinks: only committed transactions
     )
     try:
         partitions = consumer.partitions_for_topic(topic) or set()

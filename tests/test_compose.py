@@ -79,6 +79,11 @@ def test_the_host_profile_points_at_the_published_ports(host):
     assert host.flink.jobmanager == "127.0.0.1:8081" and 8081 in _published("jobmanager")
 
 
+def test_apache_kafka_gets_exactly_once_sinks_and_the_embedded_broker_does_not(host, cluster):
+    assert host.kafka.delivery_guarantee == cluster.kafka.delivery_guarantee == "exactly-once"
+    assert load_settings(environ={}).kafka.delivery_guarantee == "at-least-once"
+
+
 def test_the_cluster_profile_uses_service_names_and_the_shared_volume(cluster):
     assert cluster.kafka.bootstrap_servers == "kafka:29092"
     assert "INTERNAL://kafka:29092" in _env("kafka")["KAFKA_ADVERTISED_LISTENERS"]
