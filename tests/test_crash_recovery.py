@@ -37,7 +37,8 @@ def _isolated(s: Settings, name: str) -> Settings:
 
 
 def _start(s: Settings, *args: str) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SKEWLESS_", "PYFLINK_"))}
+    # A user's shell: what finds programs and Java, none of what earlier in-process jobs and clusters left behind.
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "JAVA_HOME") if os.environ.get(k)}
     env |= {"SKEWLESS_DATA_DIR": str(s.data_dir), "SKEWLESS_FEATURE_REPO": str(s.feature_repo),
             "SKEWLESS_KAFKA__BOOTSTRAP_SERVERS": s.kafka.bootstrap_servers,
             "SKEWLESS_KAFKA__CONSUMER_GROUP": s.kafka.consumer_group}
