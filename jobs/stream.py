@@ -54,19 +54,23 @@ def _scores_sink(settings: Settings) -> TableDescriptor:
     return _kafka(settings, settings.topics.scores, schema, "cc_num", "json")
 
 
-_SET_ASIDE = (
-    Schema.new_builder()
-    .column("k", DataTypes.BYTES()).column("v", DataTypes.BYTES())
-    .column_by_metadata("headers", DataTypes.MAP(DataTypes.STRING(), DataTypes.BYTES()))
-    .column_by_metadata("ts", DataTypes.TIMESTAMP_LTZ(3), "timestamp")
-    .build()
-)
-"""A message set aside: its original key, value and timestamp, the reason in headers."""
+def _set_aside_schema() -> Schema:
+    """A message set aside: its original key, value and timestamp, the reason in headers.
+
+    Built when a job is, not at import: a `Schema` starts the JVM, and every CLI command imports this module.
+    """
+    return (
+        Schema.new_builder()
+        .column("k", DataTypes.BYTES()).column("v", DataTypes.BYTES())
+        .column_by_metadata("headers", DataTypes.MAP(DataTypes.STRING(), DataTypes.BYTES()))
+        .column_by_metadata("ts", DataTypes.TIMESTAMP_LTZ(3), "timestamp")
+        .build()
+    )
 
 
 def _set_aside(t_env: StreamTableEnvironment, settings: Settings, rows: DataStream, topic: str) -> tuple[TableDescriptor, Table]:
     table = t_env.from_data_stream(rows).select(col("k"), col("v"), col("headers"), col("ts").cast(DataTypes.TIMESTAMP_LTZ(3)))
-    return _kafka(settings, topic, _SET_ASIDE, "k", "raw"), table
+    return _kafka(settings, topic, _set_aside_schema(), "k", "raw"), table
 
 
 def _history(t_env: StreamTableEnvironment, settings: Settings, bootstrap: Bootstrap | None) -> DataStream | None:
