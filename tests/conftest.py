@@ -53,6 +53,16 @@ def feast_applied(settings: Settings) -> Settings:
     return settings
 
 
+STREAM_TOPICS = ("transactions", "labels", "scores", "dead_letters", "label_dead_letters", "late_transactions", "late_labels")
+"""Every topic a stream job reads or writes, but `model-updates`."""
+
+
+def with_own_topics(settings: Settings, prefix: str) -> Settings:
+    """The stream job's topics renamed `<prefix>-<topic>`: tests that read whole topics never see another test's records."""
+    renamed = {name: f"{prefix}-{getattr(settings.topics, name)}" for name in STREAM_TOPICS}
+    return settings.model_copy(update={"topics": settings.topics.model_copy(update=renamed)})
+
+
 HISTORY_END = "2026-11-01"
 HISTORY_END_MS = 1_793_491_200_000
 """The generated history ends here, whatever today's date: no test depends on the calendar."""

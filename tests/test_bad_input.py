@@ -22,7 +22,7 @@ from skewless.history import live_batch, load_population
 from skewless.producer import true_end_offsets
 from skewless.schema import normalise_labels, normalise_transactions, read_table
 from skewless.topics import ensure_topics, read_json, read_records
-from tests.conftest import HISTORY_END_MS
+from tests.conftest import HISTORY_END_MS, with_own_topics
 from udfs.validation import LABEL_RECORD, MAX_RECORD_BYTES
 
 pytestmark = pytest.mark.integration
@@ -109,9 +109,8 @@ def matrix(trained_model):
 def test_every_bad_message_is_dead_lettered_with_its_rule_and_every_valid_one_scored(matrix):
     """On topics of its own: other tests read whole topics and expect only valid messages there."""
     s, tx_matrix, label_matrix, records = matrix
-    topics = s.topics.model_copy(update={name: f"matrix-{getattr(s.topics, name)}" for name in (
-        "transactions", "labels", "scores", "dead_letters", "label_dead_letters", "late_transactions", "late_labels")})
-    s = s.model_copy(update={"topics": topics, "flink": s.flink.model_copy(update={"restart_attempts": 0})})
+    s = with_own_topics(s, "matrix")
+    s = s.model_copy(update={"flink": s.flink.model_copy(update={"restart_attempts": 0})})
     ensure_topics(s)
     topics, partitions = s.topics, s.topics.partitions
     inputs = {topics.transactions: tx_matrix, topics.labels: label_matrix}

@@ -15,6 +15,7 @@ from skewless.history import live_batch, load_population
 from skewless.producer import LiveProducer
 from skewless.topics import ensure_topics, read_json
 from tests.cli_helpers import invoke
+from tests.conftest import with_own_topics
 from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
@@ -25,9 +26,7 @@ MARGIN_MS = 3_000
 @pytest.fixture(scope="module")
 def cluster(trained_model):
     base = trained_model
-    topics = base.topics.model_copy(update={name: f"cluster-{getattr(base.topics, name)}" for name in (
-        "transactions", "labels", "scores", "dead_letters", "label_dead_letters", "late_transactions", "late_labels")})
-    settings = base.model_copy(update={"topics": topics})
+    settings = with_own_topics(base, "cluster")
     port = free_port()
     rest = start_cluster(settings, rest_port=port, slots=2)
     ensure_topics(settings)

@@ -24,16 +24,16 @@ from skewless.config import Settings
 from skewless.history import live_batch, load_population
 from skewless.producer import LiveProducer
 from skewless.topics import ensure_topics, read_json, topic_names
+from tests.conftest import with_own_topics
 
 pytestmark = pytest.mark.integration
 SKEWLESS = str(Path(sys.executable).parent / "skewless")
 
 
 def _isolated(s: Settings, name: str) -> Settings:
-    topics = {field: f"{name}-{field}" for field in ("transactions", "labels", "scores", "dead_letters", "label_dead_letters",
-                                                      "late_transactions", "late_labels")}
-    return s.model_copy(update={"topics": s.topics.model_copy(update=topics),
-                                "kafka": s.kafka.model_copy(update={"consumer_group": name})})
+    """Topics and a consumer group (so a checkpoint folder) of its own."""
+    s = with_own_topics(s, name)
+    return s.model_copy(update={"kafka": s.kafka.model_copy(update={"consumer_group": name})})
 
 
 def _start(s: Settings, *args: str) -> subprocess.Popen:
