@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pyflink.datastream import DataStream
 from pyflink.java_gateway import get_gateway
 
+from jobs.event_time import LATE_REASON
 from udfs.validation import RECORDS, UNIQUE_WITHIN_MS
 
 
@@ -32,7 +33,8 @@ def admit(received: list[DataStream], history: DataStream | None, lateness_ms: i
     """`received`: the transactions' and the labels' checked messages, in `RECORDS` order."""
     transactions, labels = (stream._j_data_stream for stream in received)
     admission = get_gateway().jvm.skewless.engine.Admission.of(
-        transactions, labels, history._j_data_stream if history is not None else None, UNIQUE_WITHIN_MS, lateness_ms,
+        transactions, labels, history._j_data_stream if history is not None else None, UNIQUE_WITHIN_MS,
+        LATE_REASON.format(lateness_ms=lateness_ms),
     )
     return Admitted(
         DataStream(admission.events()),

@@ -40,11 +40,11 @@ public final class Admission {
     private final Map<String, DataStream<Row>> deadLetters = new HashMap<>();
     private final Map<String, DataStream<Row>> late = new HashMap<>();
 
-    private Admission(DataStream<Row> transactions, DataStream<Row> labels, DataStream<Row> history, long uniqueWithinMs, long latenessMs) {
+    private Admission(DataStream<Row> transactions, DataStream<Row> labels, DataStream<Row> history, long uniqueWithinMs, String lateReason) {
         DataStream<Row> admitted = null;
         for (String kind : new String[] {TRANSACTION, LABEL}) {
             SingleOutputStreamOperator<Row> checked = (kind.equals(TRANSACTION) ? transactions : labels)
-                .process(new Admit(kind, latenessMs), Received.type()).name("admit " + kind + "s: rules, lateness");
+                .process(new Admit(kind, lateReason), Received.type()).name("admit " + kind + "s: rules, lateness");
             deadLetters.put(kind, checked.getSideOutput(Admit.deadLetterTag(kind)));
             late.put(kind, checked.getSideOutput(Admit.lateTag(kind)));
             admitted = admitted == null ? checked : admitted.union(checked);
@@ -60,9 +60,12 @@ public final class Admission {
         }
     }
 
-    /** {@code history}: engine event rows read before the topics (a stream's bootstrap), or null. */
-    public static Admission of(DataStream<Row> transactions, DataStream<Row> labels, DataStream<Row> history, long uniqueWithinMs, long latenessMs) {
-        return new Admission(transactions, labels, history, uniqueWithinMs, latenessMs);
+    /**
+     * {@code history}: engine event rows read before the topics (a stream's bootstrap), or null;
+     * {@code lateReason}: the words a late record is set aside with, the backfill's own (jobs/event_time.py).
+     */
+    public static Admission of(DataStream<Row> transactions, DataStream<Row> labels, DataStream<Row> history, long uniqueWithinMs, String lateReason) {
+        return new Admission(transactions, labels, history, uniqueWithinMs, lateReason);
     }
 
     /** The feature engine's input: event rows ({@link Events}), transactions and labels in one stream. */
@@ -101,12 +104,12 @@ public final class Admission {
     private static final class Admit extends ProcessFunction<Row, Row> {
         private static final long serialVersionUID = 1L;
         private final String kind;
-        private final long latenessMs;
+        private final String lateReason;
         private transient Counts counts;
 
-        Admit(String kind, long latenessMs) {
+        Admit(String kind, String lateReason) {
             this.kind = kind;
-            this.latenessMs = latenessMs;
+            this.lateReason = lateReason;
         }
 
         static OutputTag<Row> deadLetterTag(String kind) {
@@ -134,8 +137,7 @@ public final class Admission {
             long watermark = ctx.timerService().currentWatermark();
             if (watermark != Long.MIN_VALUE && Received.time(row) <= watermark) {
                 counts.inc(LATE_RULE);
-                String message = "at or behind the watermark " + watermark
-                    + ": more out of order than the allowed lateness (" + latenessMs + " ms)";
+                String message = lateReason + "; missed watermark " + watermark;
                 ctx.output(lateTag(kind), Received.deadLetter(row, stage(LATE_RULE), LATE_RULE, message, "skewless.LateEvent"));
                 return;
             }
