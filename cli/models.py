@@ -61,11 +61,9 @@ def _make_current(ctx: Context, version: str) -> None:
     registry.promote(version)
     try:
         publish(ctx.settings, version)
-    except KafkaError as exc:
+    except (KafkaError, SkewlessError) as exc:  # no broker, or no signing key
         click.echo(f"warning: {version} is current on disk, but no running stream job was told "
-                   f"({ctx.settings.topics.model_updates} unreachable: {exc})", err=True)
-    except SkewlessError as exc:
-        click.echo(f"warning: {version} is current on disk, but no running stream job was told ({exc})", err=True)
+                   f"({ctx.settings.topics.model_updates}: {exc})", err=True)
 
 
 @models.command()
