@@ -3,6 +3,7 @@ package skewless.engine;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Properties;
 import org.apache.flink.api.common.eventtime.Watermark;
 import org.apache.flink.api.common.eventtime.WatermarkGenerator;
 import org.apache.flink.api.common.eventtime.WatermarkOutput;
@@ -59,7 +60,18 @@ public final class KafkaInput {
             strategy = strategy.withIdleness(Duration.ofMillis(idleMs));
         }
         DataStream<Row> rows = env.fromSource(builder.build(), strategy, "kafka: " + topic).returns(Received.type());
-        return silenceMs > 0 ? SilenceRelease.apply(rows, silenceMs) : rows;
+        return silenceMs > 0 ? SilenceRelease.apply(rows, silenceMs, endOffsetProperties(servers, properties)) : rows;
+    }
+
+    /** What a consumer that only asks for end offsets needs of the source's: the servers and how to reach them. */
+    private static Properties endOffsetProperties(String servers, Map<String, String> properties) {
+        Properties kafka = new Properties();
+        kafka.putAll(properties);
+        kafka.remove("group.id");
+        kafka.remove("client.id.prefix");
+        kafka.put("bootstrap.servers", servers);
+        kafka.put("client.id", properties.getOrDefault("client.id.prefix", "skewless") + "-end-offsets");
+        return kafka;
     }
 
     private static Map<TopicPartition, Long> offsets(String topic, String text) {

@@ -1,5 +1,9 @@
 package skewless.engine;
 
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
 import org.apache.flink.api.common.operators.ProcessingTimeService.ProcessingTimeCallback;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.runtime.io.network.api.writer.ResultPartitionWriter;
@@ -9,10 +13,16 @@ import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.types.Row;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * The rule that moves event time during silence: when a source subtask has read no record for
- * {@code silenceMs} of processing time, its watermark moves to the newest event time it has read.
+ * {@code silenceMs} of processing time, and has read every partition it reads to its end, its
+ * watermark moves to the newest event time it has read.
  *
  * <p>Event time otherwise moves only with events: the last rows before a pause would wait for the
  * next event, however long it takes. After a release, a row at or before the released time is late,
@@ -20,25 +30,33 @@ import org.apache.flink.types.Row;
  * follows. Forwarded watermarks never step back. The subtask is not marked idle: an idle label
  * source would let the transactions' watermark run ahead of labels it has not delivered yet.
  *
- * <p>Backpressure is not silence: while the task cannot hand records on (no output buffer free),
- * the source reads nothing because it is not allowed to, and its partitions may be at different
- * points in event time. The silence clock restarts until the output is free again.
+ * <p>Silence is not the end of the data. A subtask reading a backlog can go quiet for a moment
+ * (a slow fetch, a busy broker) with one partition seconds of event time behind another; releasing
+ * then made the slow partition's next rows late, about half a backlog drained at -p 2. So the
+ * release asks the broker for the end offsets of the partitions read, and waits while any has more.
+ * Backpressure is not silence either: while the task cannot hand records on, the source reads nothing
+ * because it is not allowed to; the silence clock restarts until the output is free again.
  */
 public class SilenceRelease extends AbstractStreamOperator<Row> implements OneInputStreamOperator<Row, Row>, ProcessingTimeCallback {
     private static final long serialVersionUID = 1L;
     private final long silenceMs;
+    private final Properties kafka;
     private transient long newest;
     private transient long forwarded;
     private transient long lastRecordAt;
+    private transient Map<TopicPartition, Long> nextOffsets;
+    private transient KafkaConsumer<byte[], byte[]> ends;
 
-    public SilenceRelease(long silenceMs) {
+    /** {@code kafka}: the source's consumer properties (servers, security), to ask for end offsets with. */
+    public SilenceRelease(long silenceMs, Properties kafka) {
         this.silenceMs = silenceMs;
+        this.kafka = kafka;
     }
 
     /** The stream with the rule applied ({@code silenceMs} > 0). */
-    public static DataStream<Row> apply(DataStream<Row> rows, long silenceMs) {
+    public static DataStream<Row> apply(DataStream<Row> rows, long silenceMs, Properties kafka) {
         TypeInformation<Row> type = rows.getType();
-        return rows.transform("release event time after " + silenceMs + " ms of silence", type, new SilenceRelease(silenceMs));
+        return rows.transform("release event time after " + silenceMs + " ms of silence", type, new SilenceRelease(silenceMs, kafka));
     }
 
     @Override
@@ -46,6 +64,7 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
         super.open();
         newest = Long.MIN_VALUE;
         forwarded = Long.MIN_VALUE;
+        nextOffsets = new HashMap<>();
         lastRecordAt = getProcessingTimeService().getCurrentProcessingTime();
         schedule(lastRecordAt);
     }
@@ -59,6 +78,9 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
         if (record.hasTimestamp()) {
             newest = Math.max(newest, record.getTimestamp());
         }
+        Row row = record.getValue();
+        nextOffsets.put(new TopicPartition((String) row.getField(Received.TOPIC), (Integer) row.getField(Received.PARTITION)),
+            (Long) row.getField(Received.OFFSET) + 1);
         lastRecordAt = getProcessingTimeService().getCurrentProcessingTime();
         output.collect(record);
     }
@@ -80,14 +102,48 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
         return false;
     }
 
+    /** Every partition read is read to its end; an unanswered question counts as no. */
+    private boolean readToEnd() {
+        if (ends == null) {
+            Properties properties = new Properties();
+            properties.putAll(kafka);
+            properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+            properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+            ends = new KafkaConsumer<>(properties);
+        }
+        try {
+            for (Map.Entry<TopicPartition, Long> end : ends.endOffsets(nextOffsets.keySet(), Duration.ofMillis(Math.max(silenceMs, 1000))).entrySet()) {
+                if (nextOffsets.get(end.getKey()) < end.getValue()) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (KafkaException e) {
+            LOG.warn("could not ask the broker for end offsets; event time waits for traffic: {}", e.toString());
+            return false;
+        }
+    }
+
     @Override
     public void onProcessingTime(long now) {
         if (backpressured()) {
             lastRecordAt = now;
         } else if (now - lastRecordAt >= silenceMs && newest > forwarded) {
-            forwarded = newest;
-            output.emitWatermark(new Watermark(newest));
+            if (readToEnd()) {
+                forwarded = newest;
+                output.emitWatermark(new Watermark(newest));
+            } else {
+                lastRecordAt = now;
+            }
         }
-        schedule(now);
+        schedule(getProcessingTimeService().getCurrentProcessingTime());
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (ends != null) {
+            ends.close(Duration.ZERO);
+        }
+        super.close();
     }
 }
