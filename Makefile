@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help preflight install demo test test-unit lint bench bench-latency bench-updates clean
+.PHONY: help preflight install demo test test-unit lint bench bench-latency bench-updates bench-models clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ bench-latency: install ## stream only: arrival-to-score latency at RATE tx/s (10
 
 bench-updates: install ## label-to-live time and scoring around model updates (RATE=200); writes bench/results/
 	$(BIN)/python -m bench.label_to_live --rate $(or $(RATE),200)
+
+bench-models: install ## model quality: train --search against the default parameters on held-out days, three seeds; writes bench/results/
+	$(BIN)/python -m bench.model_search --candidates $(or $(CANDIDATES),20)
 
 lint: install ## ruff
 	$(BIN)/ruff check .

@@ -19,6 +19,7 @@ from jobs.feature_spec import engine_spec
 from jobs.finite_run import run_finite_stream
 from jobs.parity import run_parity
 from jobs.stream import start_stream
+from models.search import SPACE as SEARCHED
 from models.train import TrainingSet
 from models.train import train as train_model
 from skewless.dataset import Dataset, build_dataset
@@ -109,16 +110,30 @@ def dataset(ctx: Context, start: Any, end: Any, label_cutoff: Any, source: str, 
 
 @click.command()
 @_dataset_options
+@click.option("--search", "search_candidates", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Try this many parameter sets on rolling time folds first (0: the defaults).")
+@click.option("--folds", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Rolling folds for --search: each validates on a day after a label-delay gap.")
 @pass_context
-def train(ctx: Context, start: Any, end: Any, label_cutoff: Any, source: str, labels_path: Path | None) -> None:
+def train(ctx: Context, start: Any, end: Any, label_cutoff: Any, source: str, labels_path: Path | None,
+          search_candidates: int, folds: int) -> None:
     """Train XGBoost on a `skewless dataset` (same options); register and promote the model."""
     built = _build(ctx, start, end, label_cutoff, source, labels_path)
-    meta = train_model(TrainingSet(built.frame, built.label_cutoff_ms), ctx.settings.models_dir)
-    ctx.emit({
+    meta = train_model(TrainingSet(built.frame, built.label_cutoff_ms), ctx.settings.models_dir, search_candidates, folds)
+    summary = {
         "version": meta.version, "rows": meta.training["rows"], "positives": meta.training["positives"],
         "test average precision": round(meta.metrics["average_precision"], 4),
         "test ROC AUC": round(meta.metrics["roc_auc"], 4), "features": ", ".join(meta.features),
-    }, title="model trained")
+    }
+    if "search" in meta.training:
+        searched = meta.training["search"]
+        chosen = searched["candidates"][searched["chosen"]]
+        summary |= {"searched": f"{len(searched['candidates'])} candidates, {len(searched['folds'])} folds",
+                    "fold AP, defaults": round(searched["candidates"][0]["mean_ap"], 4),
+                    "fold AP, chosen": round(chosen["mean_ap"], 4),
+                    "chosen": ", ".join(f"{k}={v}" for k, v in chosen["params"].items() if k in SEARCHED),
+                    "trees": meta.training["rounds"]}
+    ctx.emit(summary, title="model trained")
 
 
 @click.command()

@@ -1,7 +1,8 @@
 """Continued training on freshly labelled, served transactions, behind a validation gate.
 
 A candidate continues from the serving model (XGBoost warm start: `xgb_model=` adds
-trees to the existing ones) on recent labelled rows. Rows the serving model got wrong,
+trees to the existing ones), with the parameters the serving model was trained or
+chosen with, on recent labelled rows. Rows the serving model got wrong,
 or got right by a hair (probability near the threshold), weigh more. The newest slice
 is held out: the candidate is promoted only if its average precision there is not
 worse than the serving model's by more than a tolerance, and never on a slice without
@@ -18,7 +19,7 @@ import xgboost as xgb
 
 from models.metrics import average_precision
 from models.scoring import input_matrix
-from models.train import PARAMS, training_matrix
+from models.train import PARAMS_ATTR, params_of, training_matrix
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,9 @@ def propose(current: xgb.Booster, labelled: pd.DataFrame, policy: UpdatePolicy) 
         return decline("no fraud in the training or the held-out slice: nothing to learn or to judge by")
     data = training_matrix(train)
     data.set_weight(sample_weights(train["is_fraud"].to_numpy(), current.predict(data), policy))
-    candidate = xgb.train(PARAMS, data, num_boost_round=policy.rounds, xgb_model=current.copy())
+    params = params_of(current)
+    candidate = xgb.train(params, data, num_boost_round=policy.rounds, xgb_model=current.copy())
+    candidate.set_attr(**{PARAMS_ATTR: current.attr(PARAMS_ATTR)})
     candidate_ap = average_precision(held_out_y, candidate.inplace_predict(held_out))
     promote = candidate_ap >= current_ap - policy.tolerance
     reason = (f"candidate AP {candidate_ap:.4f} vs serving {current_ap:.4f} on the newest {len(holdout)} rows "

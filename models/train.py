@@ -6,8 +6,10 @@ a random split lets the model see a card's future, which flatters every metric.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import xgboost as xgb
@@ -15,6 +17,7 @@ import xgboost as xgb
 from models.metrics import average_precision, roc_auc
 from models.registry import ModelMeta, Registry
 from models.scoring import input_matrix
+from models.search import search
 from skewless.errors import SkewlessError
 from udfs.features import model_inputs
 
@@ -48,23 +51,41 @@ def evaluate(booster: xgb.Booster, frame: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def fit(frame: pd.DataFrame) -> xgb.Booster:
+PARAMS_ATTR = "skewless_params"
+
+
+def params_of(booster: xgb.Booster) -> dict[str, Any]:
+    """The parameters a model was trained with (stored in the model file): warm starts continue with them."""
+    stored = booster.attr(PARAMS_ATTR)
+    return json.loads(stored) if stored else PARAMS
+
+
+def fit(frame: pd.DataFrame, params: dict[str, Any] = PARAMS, rounds: int = ROUNDS) -> xgb.Booster:
     """A model from scratch on labelled rows (model inputs + `is_fraud`)."""
     if frame["is_fraud"].sum() == 0:
         raise SkewlessError(f"the training window holds no fraud among {len(frame)} rows: use a longer history")
-    return xgb.train(PARAMS, training_matrix(frame), num_boost_round=ROUNDS)
+    booster = xgb.train(params, training_matrix(frame), num_boost_round=rounds)
+    booster.set_attr(**{PARAMS_ATTR: json.dumps(params)})
+    return booster
 
 
-def train(data: TrainingSet, registry_root: Path) -> ModelMeta:
+def train(data: TrainingSet, registry_root: Path, search_candidates: int = 0, folds: int = 3) -> ModelMeta:
+    """Fit on the earlier rows, test on the later ones; with `search_candidates`, choose the parameters first (`models.search`)."""
     frame = data.frame
     if frame.empty:
         raise SkewlessError("the training set is empty: no transaction has features and a label known by the cutoff")
     split = int(len(frame) * (1 - TEST_SHARE))
     train_part, test_part = frame.iloc[:split], frame.iloc[split:]
-    booster = fit(train_part)
+    params, rounds, searched = PARAMS, ROUNDS, None
+    if search_candidates:
+        result = search(train_part, training_matrix, PARAMS, search_candidates, folds)
+        params, rounds, searched = result.params, result.rounds, result.to_meta()
+    booster = fit(train_part, params, rounds)
     training = {
         "window_start_ms": int(train_part["event_time"].min()), "window_end_ms": int(train_part["event_time"].max()),
         "label_cutoff_ms": data.label_cutoff_ms, "rows": len(train_part),
-        "positives": int(train_part["is_fraud"].sum()), "params": PARAMS, "rounds": ROUNDS,
+        "positives": int(train_part["is_fraud"].sum()), "params": params, "rounds": rounds,
     }
+    if searched:
+        training["search"] = searched
     return Registry(registry_root).save(booster, list(model_inputs()), training, evaluate(booster, test_part))
