@@ -33,7 +33,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * <p>Silence is not the end of the data. A subtask reading a backlog can go quiet for a moment
  * (a slow fetch, a busy broker) with one partition seconds of event time behind another; releasing
  * then made the slow partition's next rows late, about half a backlog drained at -p 2. So the
- * release asks the broker for the end offsets of the partitions read, and waits while any has more.
+ * release waits until the source has emitted a watermark, which it does only once every partition
+ * it reads has delivered a record (or, for labels, gone idle), then asks the broker for the end
+ * offsets of the partitions read, and waits while any has more.
  * Backpressure is not silence either: while the task cannot hand records on, the source reads nothing
  * because it is not allowed to; the silence clock restarts until the output is free again.
  */
@@ -44,6 +46,7 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
     private transient long newest;
     private transient long forwarded;
     private transient long lastRecordAt;
+    private transient boolean everyPartitionRead;
     private transient Map<TopicPartition, Long> nextOffsets;
     private transient KafkaConsumer<byte[], byte[]> ends;
 
@@ -87,6 +90,7 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
 
     @Override
     public void processWatermark(Watermark mark) {
+        everyPartitionRead = true;
         if (mark.getTimestamp() > forwarded) {
             forwarded = mark.getTimestamp();
             output.emitWatermark(mark);
@@ -128,7 +132,7 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
     public void onProcessingTime(long now) {
         if (backpressured()) {
             lastRecordAt = now;
-        } else if (now - lastRecordAt >= silenceMs && newest > forwarded) {
+        } else if (now - lastRecordAt >= silenceMs && newest > forwarded && everyPartitionRead) {
             if (readToEnd()) {
                 forwarded = newest;
                 output.emitWatermark(new Watermark(newest));
