@@ -13,7 +13,6 @@ import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.types.Row;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
@@ -108,14 +107,12 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
 
     /** Every partition read is read to its end; an unanswered question counts as no. */
     private boolean readToEnd() {
-        if (ends == null) {
-            Properties properties = new Properties();
-            properties.putAll(kafka);
-            properties.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-            properties.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-            ends = new KafkaConsumer<>(properties);
-        }
         try {
+            if (ends == null) {
+                // Instances, not class names: Kafka would load a named class through the thread's context
+                // class loader, which on a cluster is not the job's, and then refuse it as a Deserializer.
+                ends = new KafkaConsumer<>(kafka, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+            }
             for (Map.Entry<TopicPartition, Long> end : ends.endOffsets(nextOffsets.keySet(), Duration.ofMillis(Math.max(silenceMs, 1000))).entrySet()) {
                 if (nextOffsets.get(end.getKey()) < end.getValue()) {
                     return false;
