@@ -26,11 +26,9 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench.pandas_features import compute
-from models.metrics import average_precision, roc_auc
-from models.scoring import input_matrix
-from models.search import DAY_MS, search
-from models.train import PARAMS, ROUNDS, fit, training_matrix
-from skewless.generator import FRAUD_LABEL_DELAY_MEDIAN_MS, Population, simulate
+from models.search import search
+from models.train import PARAMS, ROUNDS, evaluate, fit, training_matrix
+from skewless.generator import DAY_MS, FRAUD_LABEL_DELAY_MEDIAN_MS, Population, simulate
 
 RESULTS = Path(__file__).parent / "results"
 START = 1_767_225_600_000
@@ -57,11 +55,6 @@ def held_out(rows: pd.DataFrame, begin_ms: int) -> pd.DataFrame:
     return pd.concat(days)
 
 
-def _scores(booster, test: pd.DataFrame) -> dict[str, float]:
-    score, y = booster.inplace_predict(input_matrix(test)), test["is_fraud"].to_numpy()
-    return {"AP": average_precision(y, score), "ROC AUC": roc_auc(y, score)}
-
-
 def run_seed(seed: int, candidates: int) -> dict:
     rows = world(seed)
     train_end = START + TRAIN_DAYS * DAY_MS
@@ -70,12 +63,13 @@ def run_seed(seed: int, candidates: int) -> dict:
     started = time.monotonic()
     result = search(train, training_matrix, PARAMS, candidates)
     search_s = time.monotonic() - started
-    default, chosen = _scores(fit(train, PARAMS, ROUNDS), test), _scores(fit(train, result.params, result.rounds), test)
+    default, chosen = evaluate(fit(train, PARAMS, ROUNDS), test), evaluate(fit(train, result.params, result.rounds), test)
     return {
         "seed": seed, "train rows": len(train), "train fraud": int(train["is_fraud"].sum()),
         "test rows": len(test), "test fraud": int(test["is_fraud"].sum()),
-        "AP default": default["AP"], "AP search": chosen["AP"], "AP gain": chosen["AP"] - default["AP"],
-        "ROC AUC default": default["ROC AUC"], "ROC AUC search": chosen["ROC AUC"],
+        "AP default": default["average_precision"], "AP search": chosen["average_precision"],
+        "AP gain": chosen["average_precision"] - default["average_precision"],
+        "ROC AUC default": default["roc_auc"], "ROC AUC search": chosen["roc_auc"],
         "fold AP default": result.candidates[0].mean_ap, "fold AP chosen": result.candidates[result.chosen].mean_ap,
         "search s": round(search_s, 1), "chosen": result.params, "trees": result.rounds,
     }

@@ -29,8 +29,8 @@ import xgboost as xgb
 
 from models.metrics import average_precision
 from skewless.errors import SkewlessError
+from skewless.generator import DAY_MS
 
-DAY_MS = 86_400_000
 SPACE: dict[str, tuple[Any, ...]] = {
     "max_depth": (3, 4, 5, 6, 8),
     "eta": (0.03, 0.05, 0.1, 0.2),

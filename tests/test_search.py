@@ -6,10 +6,10 @@ import pytest
 from bench.pandas_features import compute
 from models.online import UpdatePolicy, propose
 from models.registry import Registry
-from models.search import DAY_MS, label_delay_ms, labels_complete_until, rolling_folds, search
+from models.search import label_delay_ms, labels_complete_until, rolling_folds, search
 from models.train import PARAMS, TrainingSet, params_of, train, training_matrix
 from skewless.errors import SkewlessError
-from skewless.generator import Population, simulate
+from skewless.generator import DAY_MS, Population, simulate
 
 START = 1_767_225_600_000
 DAYS = 21
