@@ -12,11 +12,11 @@ import pandas as pd
 from pyflink.java_gateway import get_gateway
 
 from jobs.csv_parts import read_csv_parts, write_csv_part
-from jobs.event_time import late_records, register_in_order, split_late
-from jobs.feature_engine import feature_stream, history_events
+from jobs.event_time import late_records, split_late
+from jobs.feature_engine import arrived_events, engine_events, feature_stream, staged_events
 from jobs.feature_spec import output_types
-from jobs.flink_env import create_table_env
-from jobs.sources import Bootstrap, bind_history
+from jobs.flink_env import create_table_env, start_jvm
+from jobs.sources import Bootstrap, bind_arrivals
 from skewless.config import Settings
 from skewless.errors import SkewlessError
 from skewless.feast_store import OnlineWriter, write_offline
@@ -41,10 +41,14 @@ class BackfillResult:
 
 @dataclass(frozen=True)
 class Staged:
-    """Normalised rows in the CSVs the Flink sources read, and what was set aside."""
+    """Normalised rows in the CSVs the Flink job reads, and what was set aside.
 
-    transactions_csv: Path
-    labels_csv: Path
+    In time order: one file of the engine's event rows, transactions and labels together
+    (`csvs` = (events,)). As arrived: one file per kind (`csvs` = (transactions, labels)),
+    so each kind's late rows are told by its own order of arrival.
+    """
+
+    csvs: tuple[Path, ...]
     as_arrived: bool
     rows: pd.DataFrame
     labels: pd.DataFrame
@@ -70,11 +74,15 @@ def stage_history(
     label_rows = _labels(settings, labels, normalised.rows, labels_known_by_ms)
     label_rows = label_rows[label_rows["tx_id"].isin(rows["tx_id"])]
     settings.staging_dir.mkdir(parents=True, exist_ok=True)
-    transactions_csv, labels_csv = settings.staging_dir / f"{name}.csv", settings.staging_dir / f"{name}-labels.csv"
-    write_csv_part(rows, transactions_csv)
-    write_csv_part(label_rows, labels_csv)
+    if as_arrived:
+        csvs = (settings.staging_dir / f"{name}.csv", settings.staging_dir / f"{name}-labels.csv")
+        write_csv_part(rows, csvs[0])
+        write_csv_part(label_rows, csvs[1])
+    else:
+        csvs = (settings.staging_dir / f"{name}-events.csv",)
+        write_csv_part(engine_events(rows, label_rows), csvs[0])
     rejected_path = set_aside(settings, history, normalised.rejected)
-    return Staged(transactions_csv, labels_csv, as_arrived, rows, label_rows, len(raw), rejected_path)
+    return Staged(csvs, as_arrived, rows, label_rows, len(raw), rejected_path)
 
 
 def set_aside(settings: Settings, source: Path, rejected: pd.DataFrame) -> Path | None:
@@ -91,7 +99,7 @@ def set_aside(settings: Settings, source: Path, rejected: pd.DataFrame) -> Path 
 def stage_bootstrap(settings: Settings, history: Path, labels: Path | None, now_ms: int) -> Bootstrap:
     """A history for a stream job to read first: its transactions, and the labels known by `now_ms`."""
     staged = stage_history(settings, history, labels, name="bootstrap", labels_known_by_ms=now_ms)
-    return Bootstrap(staged.transactions_csv, staged.labels_csv, int(staged.rows["event_time"].max()))
+    return Bootstrap(staged.csvs[0], int(staged.rows["event_time"].max()))
 
 
 def _labels(settings: Settings, path: Path | None, transactions: pd.DataFrame, known_by_ms: int | None) -> pd.DataFrame:
@@ -129,14 +137,15 @@ def compute_features(settings: Settings, staged: Staged, features: tuple[Feature
     out = settings.staging_dir / "computed"
     shutil.rmtree(out, ignore_errors=True)
     t_env = create_table_env(settings, "throughput", {"pipeline.name": "skewless backfill"})
-    bind_history(t_env, settings, staged.transactions_csv, staged.labels_csv, staged.as_arrived)
     if staged.as_arrived:
+        bind_arrivals(t_env, settings, *staged.csvs)
         flagged = split_late(t_env)
+        events = arrived_events(t_env)
     else:
         flagged = ()
-        register_in_order(t_env)
+        events = staged_events(t_env, staged.csvs[0])
     csv_files = get_gateway().jvm.skewless.engine.CsvFiles
-    engine_rows = feature_stream(history_events(t_env), features)._j_data_stream
+    engine_rows = feature_stream(events, features)._j_data_stream
     csv_files.write(engine_rows, str(out), "features")
     for source in flagged:
         t_env.create_temporary_view(f"{source.name}_late", late_records(t_env, source, settings.features.allowed_lateness_ms))
@@ -158,6 +167,7 @@ def run_backfill(
     store, so serving can start from the history before the stream has seen a card.
     """
     started = time.monotonic()
+    start_jvm(settings)
     staged = stage_history(settings, history, labels, as_arrived=as_arrived)
     computed = compute_features(settings, staged)
     late_tx = int((computed.late["kind"] == "transaction").sum())

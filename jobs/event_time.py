@@ -86,12 +86,6 @@ def split_late(t_env: StreamTableEnvironment) -> tuple[Source, ...]:
     return tuple(_flag(t_env, source) for source in _SOURCES)
 
 
-def register_in_order(t_env: StreamTableEnvironment) -> None:
-    """A history staged in (event time, tx_id) order has nothing late: the on-time views are its sources."""
-    for source in _SOURCES:
-        t_env.create_temporary_view(source.on_time_view, t_env.sql_query(f"SELECT {', '.join(source.fields)} FROM {source.raw}"))
-
-
 def late_records(t_env: StreamTableEnvironment, flagged: Source, lateness_ms: int) -> Table:
     """The late rows as they came in, with the watermark they missed and the reason."""
     reason = LATE_REASON.format(lateness_ms=lateness_ms)

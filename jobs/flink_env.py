@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from typing import Literal
 
 from pyflink.common import Configuration
 from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.java_gateway import get_gateway
 from pyflink.table import EnvironmentSettings, StreamTableEnvironment
 
 from jobs.engine_jar import engine_jar
@@ -54,11 +56,35 @@ def flink_options(settings: Settings, profile: Profile) -> dict[str, str]:
     return options
 
 
+def _log_to(settings: Settings) -> None:
+    """Where the JVM writes Flink's log: read when it starts, so set before."""
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("FLINK_LOG_DIR", str(settings.logs_dir))
+
+
+def start_jvm(settings: Settings) -> None:
+    """Start the JVM behind PyFlink in the background, while the caller does other work.
+
+    A fresh process spends seconds starting it; the backfill stages its history
+    meanwhile. `create_table_env` then waits for it (PyFlink starts one JVM per process,
+    under a lock). A failure here is left for `create_table_env` to report, with its
+    preflight's message.
+    """
+    _log_to(settings)
+
+    def launch() -> None:
+        try:
+            get_gateway()
+        except Exception:  # noqa: BLE001 - reported by create_table_env, which starts it again
+            return
+
+    threading.Thread(target=launch, name="skewless-jvm-start", daemon=True).start()
+
+
 def create_table_env(settings: Settings, profile: Profile, extra: dict[str, str] | None = None) -> StreamTableEnvironment:
     """A table environment over a DataStream environment: `jobs.event_time` converts between the two."""
     check_java()
-    settings.logs_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("FLINK_LOG_DIR", str(settings.logs_dir))
+    _log_to(settings)
     options = {**flink_options(settings, profile), **(extra or {}), **settings.flink.options}  # -D wins
     config = Configuration()
     for key, value in options.items():

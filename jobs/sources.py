@@ -1,7 +1,9 @@
 """Two sources: bounded history files, or the unbounded Kafka topics.
 
-A history is staged and validated by the backfill (`skewless.schema`) and read as the
-tables `transactions` and `labels`. A topic is read as raw bytes and each message is
+A history is staged and validated by the backfill (`skewless.schema`). In time order it
+is one file of engine event rows, read by the engine's own reader
+(`jobs.feature_engine.staged_events`); as it arrived, it is read as the tables
+`transactions` and `labels`, so late rows can be split off. A topic is read as raw bytes and each message is
 validated where it is read, by the same rules (`udfs.validation`), so a bad message is
 a dead letter, never an exception. Both give the feature engine the same event rows,
 with the same row time and watermark: a label's row time is its `label_time` plus 1 ms,
@@ -42,18 +44,18 @@ def _create(t_env: TableEnvironment, settings: Settings, table: str, options: di
     t_env.execute_sql(f"CREATE TEMPORARY TABLE {table} ({columns}) WITH ({_with(options)})")
 
 
-def bind_history(
-    t_env: TableEnvironment, settings: Settings, transactions_csv: Path, labels_csv: Path, as_arrived: bool = False,
-) -> None:
-    """Bounded: staged, normalised, header-less CSVs in COLUMNS order (see jobs.backfill).
+def bind_arrivals(t_env: TableEnvironment, settings: Settings, transactions_csv: Path, labels_csv: Path) -> None:
+    """Bounded: a history staged as it arrived, a header-less CSV per kind in COLUMNS order (see jobs.backfill).
 
-    `as_arrived` files are read as an arrival order: the watermark then advances
-    after every row, so which rows are late does not depend on how fast the file is read.
+    Each file is read as an order of arrival: the watermark advances after every row,
+    so which rows are late does not depend on how fast the file is read. A history in
+    time order is read by the engine itself (`jobs.feature_engine.staged_events`).
     """
     for table, path in ((RAW_TRANSACTIONS, transactions_csv), (RAW_LABELS, labels_csv)):
-        options = {"connector": "filesystem", "path": str(path.resolve()), "format": "csv", "csv.null-literal": ""}
-        if as_arrived:
-            options["scan.watermark.emit.strategy"] = "on-event"
+        options = {
+            "connector": "filesystem", "path": str(path.resolve()), "format": "csv", "csv.null-literal": "",
+            "scan.watermark.emit.strategy": "on-event",
+        }
         _create(t_env, settings, table, options)
 
 
@@ -64,8 +66,8 @@ class Bootstrap:
     Rows with event_time up to `until_ms` only fill windows: they are not scored or emitted.
     """
 
-    transactions_csv: Path
-    labels_csv: Path
+    events_csv: Path
+    """The engine's event rows in time order (`jobs.backfill.engine_events`)."""
     until_ms: int
 
 

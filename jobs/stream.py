@@ -16,11 +16,10 @@ from pyflink.table import DataTypes, Schema, StreamTableEnvironment, Table, Tabl
 from pyflink.table.expressions import col
 
 from jobs.admission import admit
-from jobs.event_time import register_in_order
-from jobs.feature_engine import feature_table, history_events
+from jobs.feature_engine import feature_table, staged_events
 from jobs.flink_env import create_table_env
 from jobs.serving import SCORE_FIELDS, score_and_serve
-from jobs.sources import Bootstrap, Offsets, bind_history, read_topic
+from jobs.sources import Bootstrap, Offsets, read_topic
 from skewless.config import Settings
 from udfs.validation import LABEL_RECORD, RECORDS, TRANSACTION_RECORD
 
@@ -76,9 +75,7 @@ def _set_aside(t_env: StreamTableEnvironment, settings: Settings, rows: DataStre
 def _history(t_env: StreamTableEnvironment, settings: Settings, bootstrap: Bootstrap | None) -> DataStream | None:
     if bootstrap is None:
         return None
-    bind_history(t_env, settings, bootstrap.transactions_csv, bootstrap.labels_csv)
-    register_in_order(t_env)
-    return history_events(t_env)
+    return staged_events(t_env, bootstrap.events_csv)
 
 
 def start_stream(

@@ -149,3 +149,24 @@ def generated_backfill(settings, feast_applied, tmp_path_factory):
     flink = pd.read_parquet(run_backfill(settings, folder / "tx.parquet", folder / "labels.parquet").offline_path).set_index("tx_id")
     reference = pandas_features.compute(tx, labels).set_index("tx_id").loc[flink.index]
     return flink, reference
+
+
+def test_ids_with_commas_quotes_and_line_breaks_reach_the_features_unchanged(settings, feast_applied, tmp_path):
+    """Staging writes a CSV the engine reads: an id holding CSV's own characters must not split a row or a key."""
+    pop = Population.build(2, 20, 5)
+    start = 1_767_225_600_000
+    tx, labels = simulate(pop, 2, start, start + 3 * DAY, 300)
+
+    def awkward(value: str) -> str:
+        return f'x,"{value}\n"\r{value}y'
+
+    tx = tx.assign(**{c: tx[c].map(awkward) for c in ("tx_id", "cc_num", "merchant_id")})
+    labels = labels.assign(**{c: labels[c].map(awkward) for c in ("tx_id", "merchant_id")})
+    tx.to_parquet(tmp_path / "tx.parquet")
+    labels.to_parquet(tmp_path / "labels.parquet")
+    flink = pd.read_parquet(run_backfill(settings, tmp_path / "tx.parquet", tmp_path / "labels.parquet").offline_path)
+    assert sorted(flink["tx_id"]) == sorted(tx["tx_id"]) and set(flink["cc_num"]) == set(tx["cc_num"])
+    reference = pandas_features.compute(tx, labels).set_index("tx_id").loc[flink["tx_id"]]
+    for feature in (f.name for f in FEATURES):
+        a, b = flink[feature].to_numpy(float), reference[feature].to_numpy(float)
+        assert (np.isclose(a, b, rtol=1e-9, atol=1e-6) | (np.isnan(a) & np.isnan(b))).all(), feature
