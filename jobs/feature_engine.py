@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from pyflink.datastream import DataStream
 from pyflink.java_gateway import get_gateway
@@ -44,23 +45,30 @@ def engine_events(transactions: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFr
     The same rows `_TRANSACTION_EVENTS` and `_LABEL_EVENTS` make in SQL: amounts in
     exact cents (they have two decimals), a label at its arrival + 1 ms.
     """
-    tx = transactions.reset_index(drop=True)
-    lb = labels.reset_index(drop=True)
-    frames = (
-        pd.DataFrame({
-            "kind": 0, "tx_id": tx["tx_id"], "cc_num": tx["cc_num"], "merchant_id": tx["merchant_id"],
-            "event_ms": tx["event_time"], "amount_cents": (tx["amount"] * 100).round().astype("int64"),
-            "lat": tx["lat"], "lon": tx["lon"], "is_fraud": pd.array([pd.NA] * len(tx), dtype="Int8"),
-        }),
-        pd.DataFrame({
-            "kind": 1, "tx_id": lb["tx_id"], "cc_num": pd.array([pd.NA] * len(lb), dtype="string"),
-            "merchant_id": lb["merchant_id"], "event_ms": lb["label_time"] + LABEL_KNOWN_AFTER_MS,
-            "amount_cents": pd.array([pd.NA] * len(lb), dtype="Int64"), "lat": float("nan"), "lon": float("nan"),
-            "is_fraud": lb["is_fraud"].astype("Int8"),
-        }),
-    )
-    events = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
-    return events.sort_values("event_ms", kind="stable", ignore_index=True)[list(ENGINE_COLUMNS)]
+    tx, lb = len(transactions), len(labels)
+    events = pd.DataFrame({
+        "kind": np.repeat(np.array([0, 1], dtype="int64"), [tx, lb]),
+        "tx_id": _joined(transactions["tx_id"], labels["tx_id"]),
+        "cc_num": _joined(transactions["cc_num"], _nulls(lb, "string")),
+        "merchant_id": _joined(transactions["merchant_id"], labels["merchant_id"]),
+        "event_ms": np.concatenate([transactions["event_time"].to_numpy("int64"),
+                                    labels["label_time"].to_numpy("int64") + LABEL_KNOWN_AFTER_MS]),
+        "amount_cents": _joined((transactions["amount"] * 100).round().astype("Int64"), _nulls(lb, "Int64")),
+        "lat": np.concatenate([transactions["lat"].to_numpy("float64"), np.full(lb, np.nan)]),
+        "lon": np.concatenate([transactions["lon"].to_numpy("float64"), np.full(lb, np.nan)]),
+        "is_fraud": _joined(_nulls(tx, "Int8"), labels["is_fraud"].astype("Int8")),
+    })
+    order = np.argsort(events["event_ms"].to_numpy(), kind="stable")
+    return events.take(order).reset_index(drop=True)[list(ENGINE_COLUMNS)]
+
+
+def _nulls(n: int, dtype: str) -> pd.Series:
+    return pd.Series(pd.NA, index=pd.RangeIndex(n), dtype=dtype)
+
+
+def _joined(first: pd.Series, second: pd.Series) -> pd.Series:
+    """Transactions' values then labels'; an empty side does not decide the dtype."""
+    return pd.concat([part for part in (first, second) if len(part)] or [first], ignore_index=True)
 
 
 def staged_events(t_env: StreamTableEnvironment, events_csv: Path) -> DataStream:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from udfs.validation import (
     LABEL_UNIQUE,
@@ -81,6 +83,32 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+_NEEDS_NO_STRIP = r"^[0-9A-Za-z_-](.*[0-9A-Za-z_-])?$"
+"""Text that starts and ends with one of these characters is its own `str.strip()`."""
+
+
+def _all_text(values: pd.Series, from_pandas: bool) -> pd.Series | None:
+    """`values` stripped as `str.strip` would, when every value is text or missing; None when any is not.
+
+    A column of strings, as parquet and CSV readers give identifiers, is checked by
+    pyarrow in one pass; Python's `str.strip` runs only on the few values that may
+    have whitespace at an end, so the result is exactly Python's.
+    """
+    try:
+        array = pa.array(values.to_numpy(dtype=object), from_pandas=from_pandas)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    if array.type == pa.null():
+        array = array.cast(pa.string())
+    if array.type != pa.string():
+        return None
+    text = pd.Series(array.to_pandas(), index=values.index, dtype="string")
+    loose = ~np.asarray(pc.match_substring_regex(array, _NEEDS_NO_STRIP).fill_null(True), dtype=bool)
+    if loose.any():
+        text[loose] = text[loose].str.strip()
+    return text
+
+
 def _field(values: pd.Series, field: Field, arrival_ms: int, messages: bool) -> tuple[pd.Series, pd.Series]:
     """(rule broken by each value or <NA>, the value as the pipelines carry it).
 
@@ -89,9 +117,10 @@ def _field(values: pd.Series, field: Field, arrival_ms: int, messages: bool) -> 
     broken = pd.Series(pd.NA, index=values.index, dtype="string")
     missing = values.map(lambda v: v is None) if messages else values.isna()
     if field.type == "string":
-        is_text = pd.Series(True, index=values.index) if pd.api.types.is_string_dtype(values) and values.dtype != object \
-            else values.map(lambda v: isinstance(v, str))
-        text = values.where(is_text & ~missing).astype("string").str.strip()
+        text = _all_text(values, from_pandas=not messages)
+        is_text = pd.Series(True, index=values.index) if text is not None else values.map(lambda v: isinstance(v, str))
+        if text is None:
+            text = values.where(is_text & ~missing).astype("string").str.strip()
         broken = broken.mask(~missing & ~is_text, field.rule("type"))
         empty = missing | (is_text & (text == "")).fillna(False).astype(bool)
         if field.required:

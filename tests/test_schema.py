@@ -58,6 +58,16 @@ def test_bad_rows_are_set_aside_with_their_rule_not_dropped():
     assert len(out.rows) + len(out.rejected) == len(frame)
 
 
+def test_identifiers_are_stripped_as_python_strips_them_and_non_text_is_a_type_error():
+    """Whitespace of every kind Python strips (tab, NBSP, file separator) goes; inner spaces and non-text stay."""
+    ids = [" a\t", "\u00a0b\x1c", "c d", "plain", "x"]
+    frame = _frame(tx_id=ids, cc_num=["1", "2", "3", "4", b"5"], merchant_id=["m"] * 5, amount=[1.0] * 5,
+                   lat=[1.0] * 5, lon=[1.0] * 5, event_time=["2026-01-01T00:00:00Z"] * 5)
+    out = normalise_transactions(frame, "t")
+    assert list(out.rows["tx_id"]) == ["a", "b", "c d", "plain"]
+    assert dict(zip(out.rejected["tx_id"], out.rejected["reject_rule"], strict=True)) == {"x": "cc_num.type"}
+
+
 T = 1_767_225_600_000  # 2026-01-01
 
 
