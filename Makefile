@@ -48,7 +48,8 @@ bench-latency: install ## stream only: arrival-to-score latency at RATE tx/s (10
 bench-updates: install ## label-to-live time and scoring around model updates (RATE=200); writes bench/results/
 	$(BIN)/python -m bench.label_to_live --rate $(or $(RATE),200)
 
-bench-models: install ## model quality: train --search against the default parameters on held-out days, three seeds; writes bench/results/
+bench-models: install ## model quality: which catalogue features raise held-out AP, then features and train --search against today's model, three seeds; writes bench/results/
+	$(BIN)/python -m bench.feature_catalogue
 	$(BIN)/python -m bench.model_search --candidates $(or $(CANDIDATES),20)
 
 lint: install ## ruff

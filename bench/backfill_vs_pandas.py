@@ -36,9 +36,9 @@ from udfs.validation import LABEL_RECORD
 
 RESULTS = Path(__file__).parent / "results"
 MORE_WINDOWS = (
-    WindowAgg(CARD, "amount", "count", 3 * DAY), WindowAgg(CARD, "amount", "mean", 3 * DAY), LabelRate(MERCHANT, 30 * DAY),
+    WindowAgg(CARD, "amount", "count", 3 * DAY), WindowAgg(CARD, "amount", "mean", 3 * DAY), LabelRate(MERCHANT, DAY),
 )
-"""Three more windows, as a user would add them: card 3-day count and mean, merchant 30-day fraud rate."""
+"""Three more windows, as a user would add them: card 3-day count and mean, merchant 1-day fraud rate."""
 REPEATS = 2
 
 

@@ -43,6 +43,8 @@ _TIME_BITS = 43
 def _label_rate(frame: pd.DataFrame, labels: pd.DataFrame, f: LabelRate) -> pd.Series:
     """Labels with event_time - window <= label_time < event_time, by binary search per entity."""
     key = f.entity.key
+    if key not in labels:  # labels carry no card: it is the labelled transaction's
+        labels = labels.merge(frame[["tx_id", key]].drop_duplicates("tx_id"), on="tx_id", how="inner")
     codes = {k: i for i, k in enumerate(pd.unique(pd.concat([frame[key], labels[key]])))}
     label_code = labels[key].map(codes).to_numpy(dtype=np.int64)
     packed = (label_code << _TIME_BITS) + labels["label_time"].to_numpy(dtype=np.int64)

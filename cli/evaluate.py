@@ -12,6 +12,7 @@ import pandas as pd
 
 from cli.context import Context, pass_context
 from jobs.evaluation import Evaluation, Scenario, run_evaluation
+from models.metrics import ALERT_BUDGET_CARDS
 from models.online import UpdatePolicy
 from models.replay import FROZEN, UPDATING
 from skewless.generator import DAY_MS, HOUR_MS
@@ -21,7 +22,7 @@ def _by_slice(evaluation: Evaluation) -> pd.DataFrame:
     """One row per slice: both models' metrics side by side."""
     long = pd.DataFrame([asdict(r) for r in evaluation.results])
     wide = long.pivot(index="start_ms", columns="model",
-                      values=["average_precision", "recall", "precision", "trees", "promoted"])
+                      values=["average_precision", "recall", "precision", "card_precision", "trees", "promoted"])
     wide.columns = [f"{metric}_{model}" for metric, model in wide.columns]
     wide["fraud"] = long[long["model"] == FROZEN].set_index("start_ms")["positives"]
     wide["rows"] = long[long["model"] == FROZEN].set_index("start_ms")["rows"]
@@ -29,15 +30,19 @@ def _by_slice(evaluation: Evaluation) -> pd.DataFrame:
     return wide.reset_index()
 
 
+_METRIC_NAMES = {"average_precision": "average precision", "recall": "recall", "precision": "precision",
+                 "card_precision": f"card precision@{ALERT_BUDGET_CARDS}"}
+
+
 def _summary(table: pd.DataFrame) -> list[dict[str, str]]:
-    """Mean per-slice AP, recall and precision before and after the shift, and the ratio updating/frozen."""
+    """Mean per-slice AP, recall, precision and card precision@100 before and after the shift, and the ratio updating/frozen."""
     rows = []
     for after, part in table.groupby("after_shift"):
-        for metric in ("average_precision", "recall", "precision"):
+        for metric in ("average_precision", "recall", "precision", "card_precision"):
             frozen, updating = part[f"{metric}_{FROZEN}"].mean(), part[f"{metric}_{UPDATING}"].mean()
             rows.append({
                 "period": "after the shift" if after else "before the shift", "fraud": str(int(part["fraud"].sum())),
-                "metric": metric.replace("_", " "), "frozen": f"{frozen:.3f}", "updating": f"{updating:.3f}",
+                "metric": _METRIC_NAMES[metric], "frozen": f"{frozen:.3f}", "updating": f"{updating:.3f}",
                 "ratio": f"{updating / frozen:.2f}" if frozen else "-",
             })
     return rows
@@ -102,6 +107,8 @@ def evaluate(ctx: Context, cards: int, train_days: int, days: int, slice_hours: 
         "tx": str(int(r.rows)), "fraud": str(int(r.fraud)),
         "AP frozen": _cell(r.average_precision_frozen), "AP updating": _cell(r.average_precision_updating),
         "recall frozen": _cell(r.recall_frozen), "recall updating": _cell(r.recall_updating),
+        f"card P@{ALERT_BUDGET_CARDS} frozen": _cell(r.card_precision_frozen),
+        f"card P@{ALERT_BUDGET_CARDS} updating": _cell(r.card_precision_updating),
         "trees": str(int(r.trees_updating)) + (" (new)" if r.promoted_updating else ""),
     } for r in table.itertuples()], title="per slice (* = after the new fraud pattern started)")
     ctx.emit(summary, title="\nmean per slice")

@@ -19,6 +19,7 @@ from jobs.feature_spec import engine_spec
 from jobs.finite_run import run_finite_stream
 from jobs.parity import run_parity
 from jobs.stream import start_stream
+from models.metrics import ALERT_BUDGET_CARDS
 from models.search import SPACE as SEARCHED
 from models.train import TrainingSet
 from models.train import train as train_model
@@ -119,11 +120,17 @@ def train(ctx: Context, start: Any, end: Any, label_cutoff: Any, source: str, la
           search_candidates: int, folds: int) -> None:
     """Train XGBoost on a `skewless dataset` (same options); register and promote the model."""
     built = _build(ctx, start, end, label_cutoff, source, labels_path)
-    meta = train_model(TrainingSet(built.frame, built.label_cutoff_ms), ctx.settings.models_dir, search_candidates, folds)
+    meta = train_model(TrainingSet(built.frame, built.label_cutoff_ms), ctx.settings.models_dir, search_candidates, folds,
+                       ctx.settings.scoring.threshold)
+    budget = f"at_{ALERT_BUDGET_CARDS}_per_day"
     summary = {
         "version": meta.version, "rows": meta.training["rows"], "positives": meta.training["positives"],
         "test average precision": round(meta.metrics["average_precision"], 4),
-        "test ROC AUC": round(meta.metrics["roc_auc"], 4), "features": ", ".join(meta.features),
+        "test ROC AUC": round(meta.metrics["roc_auc"], 4),
+        f"test card precision @{ALERT_BUDGET_CARDS}/day": round(meta.metrics[f"card_precision_{budget}"], 4),
+        f"test card recall @{ALERT_BUDGET_CARDS}/day": round(meta.metrics[f"card_recall_{budget}"], 4),
+        f"test fraud money caught / lost at {meta.metrics['threshold']}": round(meta.metrics["fraud_amount_caught_over_lost"], 2),
+        "features": ", ".join(meta.features),
     }
     if "search" in meta.training:
         searched = meta.training["search"]

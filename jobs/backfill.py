@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from pyflink.datastream import DataStream
 from pyflink.java_gateway import get_gateway
 
 from jobs.csv_parts import read_csv_parts, write_csv_part
-from jobs.event_time import late_records, split_late
-from jobs.feature_engine import arrived_events, engine_events, feature_stream, staged_events
+from jobs.event_time import STAGED_LABEL_COLUMNS, late_records, split_late
+from jobs.feature_engine import arrived_events, engine_events, feature_stream, labels_cards, staged_events
 from jobs.feature_spec import output_types
 from jobs.flink_env import create_table_env, start_jvm
 from jobs.sources import Bootstrap, bind_arrivals
@@ -77,7 +78,7 @@ def stage_history(
     if as_arrived:
         csvs = (settings.staging_dir / f"{name}.csv", settings.staging_dir / f"{name}-labels.csv")
         write_csv_part(rows, csvs[0])
-        write_csv_part(label_rows, csvs[1])
+        write_csv_part(label_rows.assign(cc_num=labels_cards(label_rows, rows).to_numpy())[list(STAGED_LABEL_COLUMNS)], csvs[1])
     else:
         csvs = (settings.staging_dir / f"{name}-events.csv",)
         write_csv_part(engine_events(rows, label_rows), csvs[0])
@@ -145,17 +146,26 @@ def compute_features(settings: Settings, staged: Staged, features: tuple[Feature
         flagged = ()
         events = staged_events(t_env, staged.csvs[0])
     csv_files = get_gateway().jvm.skewless.engine.CsvFiles
-    engine_rows = feature_stream(events, features)._j_data_stream
-    csv_files.write(engine_rows, str(out), "features")
+    write_features(events, features, out)
     for source in flagged:
         t_env.create_temporary_view(f"{source.name}_late", late_records(t_env, source, settings.features.allowed_lateness_ms))
         late = t_env.sql_query(f"SELECT tx_id, {source.time_field} AS event_time, missed_watermark, reason FROM {source.name}_late")
         csv_files.write(t_env.to_data_stream(late)._j_data_stream, str(out), f"late-{source.kind}")
-    engine_rows.getExecutionEnvironment().execute("skewless backfill")
-    computed = read_csv_parts(out, "features", {c: _ARROW_TYPES[t] for c, t in output_types(features).items()})
+    t_env._j_tenv.execEnv().execute("skewless backfill")
+    computed = read_features(out, features)
     parts = [read_csv_parts(out, f"late-{s.kind}", _LATE_TYPES).assign(kind=s.kind) for s in flagged]
     late = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*_LATE_TYPES, "kind"])
     return Computed(computed.sort_values(["event_time", "tx_id"], kind="stable").reset_index(drop=True), late)
+
+
+def write_features(events: DataStream, features: tuple[Feature, ...], out: Path) -> None:
+    """The engine's rows for `events`, as CSV files in `out` when the job runs (one per subtask)."""
+    get_gateway().jvm.skewless.engine.CsvFiles.write(feature_stream(events, features)._j_data_stream, str(out), "features")
+
+
+def read_features(out: Path, features: tuple[Feature, ...]) -> pd.DataFrame:
+    """What `write_features` wrote, typed, in one frame."""
+    return read_csv_parts(out, "features", {c: _ARROW_TYPES[t] for c, t in output_types(features).items()})
 
 
 def run_backfill(

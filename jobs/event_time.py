@@ -24,6 +24,8 @@ RAW_TRANSACTIONS = "transactions"
 RAW_LABELS = "labels"
 TRANSACTIONS_VIEW = "on_time_transactions"
 LABELS_VIEW = "on_time_labels"
+STAGED_LABEL_COLUMNS = (*LABEL_COLUMNS, "cc_num")
+"""A label as staged: its record, then its transaction's card (`jobs.feature_engine.labels_cards`)."""
 LATE_REASON = "at or behind the watermark: more out of order than the allowed lateness ({lateness_ms} ms)"
 
 
@@ -45,7 +47,7 @@ class Source:
 
 _SOURCES = (
     Source(RAW_TRANSACTIONS, "transaction", TRANSACTION_COLUMNS, "event_time", TRANSACTIONS_VIEW),
-    Source(RAW_LABELS, "label", LABEL_COLUMNS, "label_time", LABELS_VIEW),
+    Source(RAW_LABELS, "label", STAGED_LABEL_COLUMNS, "label_time", LABELS_VIEW),
 )
 
 

@@ -34,7 +34,7 @@ _TRANSACTION_EVENTS = (
     f"lat, lon, CAST(NULL AS INT) AS is_fraud FROM {TRANSACTIONS_VIEW}"
 )
 _LABEL_EVENTS = (
-    f"SELECT 1, tx_id, CAST(NULL AS STRING), merchant_id, label_time + {LABEL_KNOWN_AFTER_MS}, CAST(NULL AS BIGINT), "
+    f"SELECT 1, tx_id, cc_num, merchant_id, label_time + {LABEL_KNOWN_AFTER_MS}, CAST(NULL AS BIGINT), "
     f"CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), is_fraud FROM {LABELS_VIEW}"
 )
 
@@ -43,13 +43,14 @@ def engine_events(transactions: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFr
     """Normalised transactions and labels as the engine's event rows (`ENGINE_COLUMNS`), in time order.
 
     The same rows `_TRANSACTION_EVENTS` and `_LABEL_EVENTS` make in SQL: amounts in
-    exact cents (they have two decimals), a label at its arrival + 1 ms.
+    exact cents (they have two decimals), a label at its arrival + 1 ms with its
+    transaction's card.
     """
     tx, lb = len(transactions), len(labels)
     events = pd.DataFrame({
         "kind": np.repeat(np.array([0, 1], dtype="int64"), [tx, lb]),
         "tx_id": _joined(transactions["tx_id"], labels["tx_id"]),
-        "cc_num": _joined(transactions["cc_num"], _nulls(lb, "string")),
+        "cc_num": _joined(transactions["cc_num"], labels_cards(labels, transactions)),
         "merchant_id": _joined(transactions["merchant_id"], labels["merchant_id"]),
         "event_ms": np.concatenate([transactions["event_time"].to_numpy("int64"),
                                     labels["label_time"].to_numpy("int64") + LABEL_KNOWN_AFTER_MS]),
@@ -60,6 +61,16 @@ def engine_events(transactions: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFr
     })
     order = np.argsort(events["event_ms"].to_numpy(), kind="stable")
     return events.take(order).reset_index(drop=True)[list(ENGINE_COLUMNS)]
+
+
+def labels_cards(labels: pd.DataFrame, transactions: pd.DataFrame) -> pd.Series:
+    """Each label's card: its transaction's, by tx_id, as the stream's admission gives it (`Admission.java`).
+
+    Labels carry no card of their own; a card's label rates are keyed by this one.
+    """
+    found = pd.Index(transactions["tx_id"]).get_indexer(labels["tx_id"])
+    cards = transactions["cc_num"].astype("string").to_numpy()
+    return pd.Series(cards[found], dtype="string").mask(found < 0)
 
 
 def _nulls(n: int, dtype: str) -> pd.Series:

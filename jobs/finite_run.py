@@ -45,12 +45,9 @@ def run_finite_stream(
     """Run the streaming job over exactly `transactions` and `labels`, which `send` produces (live or replay)."""
     ensure_topics(settings)
     topics, partitions = settings.topics, settings.topics.partitions
-    start = {t: true_end_offsets(settings, t, partitions) for t in (topics.transactions, topics.labels)}
+    start, stop = plan_offsets(settings, transactions, labels)
     outputs = (topics.scores, topics.late_transactions, topics.late_labels)
     outputs_from = {t: true_end_offsets(settings, t, partitions) for t in outputs}
-    plans = {topics.transactions: plan_partitions(transactions["cc_num"], partitions),
-             topics.labels: plan_partitions(labels["tx_id"], partitions)}
-    stop = {t: {p: start[t][p] + plans[t].get(p, 0) for p in range(partitions)} for t in start}
     started = time.monotonic()
     job = start_stream(settings, start_offsets=start, stop_offsets=stop, bootstrap=bootstrap)
     log.info("stream job submitted", extra={"start": start, "stop": stop})
@@ -75,6 +72,15 @@ def run_finite_stream(
             raise SkewlessError(f"producing the live transactions failed: {outcome[0]}") from outcome[0]
     thread.join()
     return FiniteRunReport(outcome[0], time.monotonic() - started, start, stop, outputs_from)
+
+
+def plan_offsets(settings: Settings, transactions: pd.DataFrame, labels: pd.DataFrame) -> tuple[Offsets, Offsets]:
+    """(start, stop) offsets of the input topics that hold exactly these records once they are sent."""
+    topics, partitions = settings.topics, settings.topics.partitions
+    start = {t: true_end_offsets(settings, t, partitions) for t in (topics.transactions, topics.labels)}
+    plans = {topics.transactions: plan_partitions(transactions["cc_num"], partitions),
+             topics.labels: plan_partitions(labels["tx_id"], partitions)}
+    return start, {t: {p: start[t][p] + plans[t].get(p, 0) for p in range(partitions)} for t in start}
 
 
 def wait_running(job: TableResult, timeout_s: float = 120.0) -> None:

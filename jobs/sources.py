@@ -29,10 +29,11 @@ COLUMNS = {
         tx_id STRING, cc_num STRING, merchant_id STRING, amount DECIMAL(12, 2), lat DOUBLE, lon DOUBLE,
         event_time BIGINT, category STRING, et AS TO_TIMESTAMP_LTZ(event_time, 3), """ + _WATERMARK,
     RAW_LABELS: """
-        tx_id STRING, merchant_id STRING, is_fraud INT, label_time BIGINT,
+        tx_id STRING, merchant_id STRING, is_fraud INT, label_time BIGINT, cc_num STRING,
         et AS TO_TIMESTAMP_LTZ(label_time + 1, 3), """ + _WATERMARK,
 }
-"""Column order is the staged CSV's order (`skewless.schema`)."""
+"""Column order is the staged CSV's order (`skewless.schema`; a staged label ends with its transaction's card,
+`jobs.event_time.STAGED_LABEL_COLUMNS`)."""
 
 
 def _with(options: dict[str, str]) -> str:

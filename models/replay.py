@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from models.metrics import average_precision
+from models.metrics import average_precision, card_precision_at_k
 from models.online import UpdatePolicy, propose
 from models.scoring import input_matrix
 
@@ -34,6 +34,8 @@ class SliceResult:
     """Share of the slice's fraud at or above the threshold."""
     precision: float
     """Share of the alerts (at or above the threshold) that are fraud."""
+    card_precision: float
+    """Share of compromised cards among the slice's `ALERT_BUDGET_CARDS` highest-scored (mean per day)."""
     trees: int
     promoted: bool
     """An update was promoted just before this slice (always False for the frozen model)."""
@@ -44,10 +46,11 @@ def _judge(model: str, booster: xgb.Booster, rows: pd.DataFrame, start_ms: int, 
     score = booster.inplace_predict(input_matrix(rows)) if len(rows) else np.empty(0)
     alert = score >= threshold
     hits = int((alert & (y == 1)).sum())
+    cards = card_precision_at_k(rows["cc_num"], rows["event_time"], score, y) if len(rows) else pd.Series(dtype=float)
     return SliceResult(
         start_ms, model, len(rows), int(y.sum()), average_precision(y, score),
         hits / y.sum() if y.sum() else float("nan"), hits / alert.sum() if alert.sum() else float("nan"),
-        booster.num_boosted_rounds(), promoted,
+        float(cards.mean()) if len(cards) else float("nan"), booster.num_boosted_rounds(), promoted,
     )
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from udfs.features import FEATURES
+
 SKEWLESS = str(Path(sys.executable).parent / "skewless")
 
 
@@ -68,4 +70,5 @@ def test_features_spec_prints_what_the_engine_runs(tmp_path):
     result = _run(tmp_path, "features", "--spec")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
-    assert lines[0] == "key 2" and "--" in lines and "rate 16 604800000" in lines
+    rate = [f.name for f in FEATURES].index("fraud_rate_merchant_7d")  # its output slot: its place in the declarations
+    assert lines[0] == "key 2" and "--" in lines and f"rate {rate} 604800000" in lines

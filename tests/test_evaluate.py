@@ -27,7 +27,8 @@ def test_evaluate_writes_table_plot_and_metrics_equal_to_a_replay_on_reference_f
     assert len(slices) == 6 and slices["after_shift"].sum() == 3
     assert slices[f"trees_{FROZEN}"].nunique() == 1
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert {row["metric"] for row in summary["summary"]} == {"average precision", "recall", "precision"}
+    assert {row["metric"] for row in summary["summary"]} == {"average precision", "recall", "precision", "card precision@100"}
+    assert slices[f"card_precision_{FROZEN}"].between(0, 1).all() and slices[f"card_precision_{UPDATING}"].between(0, 1).all()
 
     scenario = Scenario(cards=400, train_days=10, days=6, seed=5)
     world = settings.data_dir / "evaluate" / "world"
@@ -41,5 +42,5 @@ def test_evaluate_writes_table_plot_and_metrics_equal_to_a_replay_on_reference_f
         initial, frame, scenario.start_ms, scenario.end_ms, scenario.slice_ms, scenario.window_ms, UpdatePolicy())])
     for model in (FROZEN, UPDATING):
         mine = expected[expected["model"] == model]
-        for metric in ("average_precision", "recall"):
+        for metric in ("average_precision", "recall", "card_precision"):
             np.testing.assert_allclose(slices[f"{metric}_{model}"], mine[metric], atol=1e-6, err_msg=f"{metric} {model}")

@@ -29,7 +29,9 @@ import org.apache.flink.util.OutputTag;
  * records: it could no longer be placed in its entity's history in time order. Then keyed by
  * tx_id, across both topics: a tx_id seen in the last {@code uniqueWithinMs} of event time is a
  * duplicate, and a label is held until the watermark passes it, then admitted only if its
- * transaction came at or before it, within that span, and was not labelled already.
+ * transaction came at or before it, within that span, and was not labelled already. An admitted
+ * label carries its transaction's card, as the backfill's staging gives it one, so a label rate can
+ * be keyed by card as well as by merchant.
  */
 public final class Admission {
     static final String TRANSACTION = "transaction";
@@ -149,6 +151,7 @@ public final class Admission {
         private static final long serialVersionUID = 1L;
         private final long uniqueWithinMs;
         private transient ValueState<Long> transactionTime;
+        private transient ValueState<String> card;
         private transient ValueState<Boolean> labelled;
         private transient ListState<Row> waitingLabels;
         private transient Counts counts;
@@ -160,6 +163,7 @@ public final class Admission {
         @Override
         public void open(OpenContext context) {
             transactionTime = getRuntimeContext().getState(new ValueStateDescriptor<>("transaction-time", Types.LONG));
+            card = getRuntimeContext().getState(new ValueStateDescriptor<>("card", Types.STRING));
             labelled = getRuntimeContext().getState(new ValueStateDescriptor<>("labelled", Types.BOOLEAN));
             waitingLabels = getRuntimeContext().getListState(new ListStateDescriptor<>("waiting-labels", Received.type()));
             counts = new Counts(getRuntimeContext());
@@ -181,6 +185,7 @@ public final class Admission {
                 refuse(row, TRANSACTION, "tx_id.unique", "tx_id " + event.getField(Events.TX_ID) + " was seen before", ctx);
             } else {
                 transactionTime.update(time);
+                card.update((String) event.getField(Events.CC_NUM));
                 ctx.timerService().registerEventTimeTimer(time + uniqueWithinMs + 2);
                 out.collect(event);
             }
@@ -203,12 +208,15 @@ public final class Admission {
                         + " is labelled already", ctx);
                 } else {
                     labelled.update(true);
-                    out.collect(Received.event(row));
+                    Row label = Received.event(row);
+                    label.setField(Events.CC_NUM, card.value());
+                    out.collect(label);
                 }
             }
             waitingLabels.update(later);
             if (transaction != null && timestamp >= transaction + uniqueWithinMs + 2) {
                 transactionTime.clear();
+                card.clear();
                 labelled.clear();
             }
         }
