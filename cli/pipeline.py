@@ -20,6 +20,7 @@ from jobs.finite_run import run_finite_stream
 from jobs.parity import run_parity
 from jobs.stream import start_stream
 from models.metrics import ALERT_BUDGET_CARDS
+from models.policy import PolicySpec
 from models.search import SPACE as SEARCHED
 from models.train import TrainingSet
 from models.train import train as train_model
@@ -120,8 +121,9 @@ def train(ctx: Context, start: Any, end: Any, label_cutoff: Any, source: str, la
           search_candidates: int, folds: int) -> None:
     """Train XGBoost on a `skewless dataset` (same options); register and promote the model."""
     built = _build(ctx, start, end, label_cutoff, source, labels_path)
-    meta = train_model(TrainingSet(built.frame, built.label_cutoff_ms), ctx.settings.models_dir, search_candidates, folds,
-                       ctx.settings.scoring.threshold)
+    scoring = ctx.settings.scoring
+    policy = PolicySpec(scoring.policy, scoring.threshold, scoring.alert_budget_cards_per_day, scoring.review_cost)
+    meta = train_model(TrainingSet(built.frame, built.label_cutoff_ms), ctx.settings.models_dir, search_candidates, folds, policy)
     budget = f"at_{ALERT_BUDGET_CARDS}_per_day"
     summary = {
         "version": meta.version, "rows": meta.training["rows"], "positives": meta.training["positives"],
@@ -129,7 +131,8 @@ def train(ctx: Context, start: Any, end: Any, label_cutoff: Any, source: str, la
         "test ROC AUC": round(meta.metrics["roc_auc"], 4),
         f"test card precision @{ALERT_BUDGET_CARDS}/day": round(meta.metrics[f"card_precision_{budget}"], 4),
         f"test card recall @{ALERT_BUDGET_CARDS}/day": round(meta.metrics[f"card_recall_{budget}"], 4),
-        f"test fraud money caught / lost at {meta.metrics['threshold']}": round(meta.metrics["fraud_amount_caught_over_lost"], 2),
+        "decision": f"{meta.decision['policy']} policy, threshold {meta.decision['threshold']:.4f}",
+        "test fraud money caught / lost at it": round(meta.metrics["fraud_amount_caught_over_lost"], 2),
         "features": ", ".join(meta.features),
     }
     if "search" in meta.training:

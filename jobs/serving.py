@@ -17,6 +17,7 @@ from pyflink.table.udf import FunctionContext, ScalarFunction, udf
 
 import jobs.python_worker  # noqa: F401  (quiets the worker's benign shutdown error)
 from jobs.feature_spec import output_columns
+from models.policy import serving_rule
 from models.scoring import Scorer
 from skewless.config import Settings
 from skewless.feast_store import OnlineWriteBehind, ServedLog
@@ -29,6 +30,7 @@ SCORE_FIELDS = (
     ("cc_num", DataTypes.STRING()),
     ("score", DataTypes.DOUBLE()),
     ("decision", DataTypes.INT()),
+    ("policy", DataTypes.STRING()),
     ("model_version", DataTypes.STRING()),
     ("event_time", DataTypes.BIGINT()),
     ("scored_at", DataTypes.BIGINT()),
@@ -37,7 +39,8 @@ SCORE_FIELDS = (
 )
 """A score record: who, the score, and every model input it was computed from (flat).
 
-`decision` is 1 when the score reaches `scoring.threshold` (block or review)."""
+`decision` is 1 when the score reaches the threshold of the decision rule named in `policy`
+(`models.policy.serving_rule`: the model's stored rule unless the settings override it)."""
 SCORE_ROW = DataTypes.ROW([DataTypes.FIELD(name, dtype) for name, dtype in SCORE_FIELDS])
 
 
@@ -67,9 +70,11 @@ class ScoreAndServe(ScalarFunction):
         scorer = self.scorer  # the whole bundle is scored, and labelled, by this one version
         rows = rows.set_axis(list(output_columns()), axis="columns")
         scores = scorer.score(rows)
+        scoring = self.settings.scoring
+        policy, threshold = serving_rule(scorer.meta.decision, scoring.override_threshold, scoring.threshold)
         head = pd.DataFrame({
             "tx_id": rows["tx_id"], "cc_num": rows["cc_num"], "score": scores.astype("float64"),
-            "decision": (scores >= self.settings.scoring.threshold).astype("int32"),
+            "decision": (scores >= threshold).astype("int32"), "policy": policy,
             "model_version": scorer.version, "event_time": rows["event_time"],
             "scored_at": int(time.time() * 1000),
         })

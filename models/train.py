@@ -22,6 +22,7 @@ from models.metrics import (
     money_caught_over_lost,
     roc_auc,
 )
+from models.policy import FIXED, PolicySpec, choose
 from models.registry import ModelMeta, Registry
 from models.scoring import input_matrix
 from models.search import search
@@ -86,9 +87,13 @@ def fit(frame: pd.DataFrame, params: dict[str, Any] = PARAMS, rounds: int = ROUN
 
 
 def train(
-    data: TrainingSet, registry_root: Path, search_candidates: int = 0, folds: int = 3, threshold: float = 0.5,
+    data: TrainingSet, registry_root: Path, search_candidates: int = 0, folds: int = 3, policy: PolicySpec = FIXED,
 ) -> ModelMeta:
-    """Fit on the earlier rows, test on the later ones; with `search_candidates`, choose the parameters first (`models.search`)."""
+    """Fit on the earlier rows, test on the later ones; with `search_candidates`, choose the parameters first (`models.search`).
+
+    The decision threshold comes from `policy` on the earlier half of the test rows (the
+    days right after training, as a team would calibrate), and is stored with the model.
+    """
     frame = data.frame
     if frame.empty:
         raise SkewlessError("the training set is empty: no transaction has features and a label known by the cutoff")
@@ -106,4 +111,7 @@ def train(
     }
     if searched:
         training["search"] = searched
-    return Registry(registry_root).save(booster, list(model_inputs()), training, evaluate(booster, test_part, threshold))
+    validation = test_part.iloc[: len(test_part) // 2]
+    rule = choose(policy, validation, booster.inplace_predict(input_matrix(validation)))
+    metrics = evaluate(booster, test_part, rule.threshold)
+    return Registry(registry_root).save(booster, list(model_inputs()), training, metrics, decision=rule.to_meta())

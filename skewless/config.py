@@ -103,7 +103,16 @@ class ModelUpdateSettings(_Section):
 
 
 class ScoringSettings(_Section):
+    policy: Literal["fixed", "budget", "cost"] = "fixed"
+    """How `skewless train` sets the model's decision threshold (`models.policy`); stored with the model."""
     threshold: float = Field(0.5, ge=0.0, le=1.0)
+    """The `fixed` policy's threshold, and the one a model stored without a rule is served with."""
+    alert_budget_cards_per_day: int = Field(100, ge=1)
+    """The `budget` policy: cards a team reviews a day."""
+    review_cost: float = Field(5.0, ge=0.0)
+    """The `cost` policy: what one alert's review costs, in the amounts' currency."""
+    override_threshold: float | None = Field(None, ge=0.0, le=1.0)
+    """Set: the stream decides with this threshold (policy "override"), whatever the model stored."""
 
 
 class Settings(_Section):

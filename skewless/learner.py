@@ -183,7 +183,8 @@ class Learner:
             }
             metrics = {"average_precision": decision.candidate_ap, "serving_average_precision": decision.current_ap,
                        "holdout_rows": float(decision.holdout_rows), "holdout_positives": float(decision.holdout_positives)}
-            new = registry.save(decision.candidate, list(model_inputs()), training, metrics, promote=True)
+            new = registry.save(decision.candidate, list(model_inputs()), training, metrics, promote=True,
+                                decision=meta.decision)  # a warm start keeps its parent's decision rule
             publish(self.settings, new.version)
             record.update(promoted=new.version, published_at_ms=int(time.time() * 1000))
         log.info("update decided", extra=record)

@@ -79,9 +79,9 @@ def test_every_live_transaction_scored_exactly_once_and_served_online(live_run):
     by_tx = transactions.set_index("tx_id")
     for record in scores:
         assert set(record) == {
-            "tx_id", "cc_num", "score", "decision", "model_version", "event_time", "scored_at", *model_inputs()}
+            "tx_id", "cc_num", "score", "decision", "policy", "model_version", "event_time", "scored_at", *model_inputs()}
         assert record["model_version"] == "v1" and 0.0 <= record["score"] <= 1.0
-        assert record["decision"] == int(record["score"] >= s.scoring.threshold)
+        assert record["policy"] == "fixed" and record["decision"] == int(record["score"] >= s.scoring.threshold)
         assert record["cc_num"] == by_tx.loc[record["tx_id"], "cc_num"]
         assert record["event_time"] <= record["scored_at"]
 
