@@ -6,6 +6,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from udfs.features import DAY
+
 
 def average_precision(y: npt.ArrayLike, score: npt.ArrayLike) -> float:
     """Mean precision at the rank of each positive (ties broken pessimistically).
@@ -38,10 +40,10 @@ def roc_auc(y: npt.ArrayLike, score: npt.ArrayLike) -> float:
 
 ALERT_BUDGET_CARDS = 100
 """Cards a fraud team reviews per day, by default: card precision and recall are read at this budget."""
-DAY_MS = 86_400_000
+DAY_MS = DAY * 1000
 
 
-def _top_cards(cards: npt.ArrayLike, event_ms: npt.ArrayLike, score: npt.ArrayLike, y: npt.ArrayLike, k: int) -> pd.DataFrame:
+def top_cards(cards: npt.ArrayLike, event_ms: npt.ArrayLike, score: npt.ArrayLike, y: npt.ArrayLike, k: int) -> pd.DataFrame:
     """Per UTC day and card: its highest score and whether it had a fraud; `top` marks the day's k highest cards."""
     frame = pd.DataFrame({"day": np.asarray(event_ms) // DAY_MS, "card": np.asarray(cards), "score": np.asarray(score),
                           "fraud": np.asarray(y)})
@@ -61,7 +63,7 @@ def card_precision_at_k(cards: npt.ArrayLike, event_ms: npt.ArrayLike, score: np
     >>> card_precision_at_k(["a", "a", "b", "c"], [0, 1, 2, 3], [0.9, 0.2, 0.8, 0.1], [0, 1, 0, 1], k=2).tolist()
     [0.5]
     """
-    top = _top_cards(cards, event_ms, score, y, k)
+    top = top_cards(cards, event_ms, score, y, k)
     return top[top["top"]].groupby("day")["fraud"].mean()
 
 
@@ -72,7 +74,7 @@ def card_recall_at_k(cards: npt.ArrayLike, event_ms: npt.ArrayLike, score: npt.A
     >>> card_recall_at_k(["a", "b", "c"], [0, 0, 0], [0.9, 0.8, 0.1], [1, 0, 1], k=2)
     0.5
     """
-    top = _top_cards(cards, event_ms, score, y, k)
+    top = top_cards(cards, event_ms, score, y, k)
     frauds = int(top["fraud"].sum())
     return float((top["fraud"] & top["top"]).sum() / frauds) if frauds else float("nan")
 

@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from models.metrics import DAY_MS
+from models.metrics import ALERT_BUDGET_CARDS, top_cards
 
 PolicyName = Literal["fixed", "budget", "cost"]
 OVERRIDE = "override"
@@ -33,7 +33,7 @@ class PolicySpec:
 
     policy: PolicyName = "fixed"
     threshold: float = 0.5
-    alert_budget_cards_per_day: int = 100
+    alert_budget_cards_per_day: int = ALERT_BUDGET_CARDS
     review_cost: float = 5.0
 
 
@@ -66,23 +66,20 @@ def choose(spec: PolicySpec, frame: pd.DataFrame, score: np.ndarray) -> Decision
 
 
 def _budget_threshold(frame: pd.DataFrame, score: np.ndarray, k: int) -> float:
-    cards = pd.DataFrame({"day": frame["event_time"].to_numpy() // DAY_MS, "card": frame["cc_num"].to_numpy(), "score": score})
-    best = cards.groupby(["day", "card"])["score"].max().sort_values(ascending=False)
-    kth = best.groupby(level="day").apply(lambda day: day.iloc[min(k, len(day)) - 1])
-    return float(np.median(kth))
+    """The median over days of the lowest card score among each day's k highest (all its cards on a smaller day)."""
+    top = top_cards(frame["cc_num"].to_numpy(), frame["event_time"].to_numpy(), score, frame["is_fraud"].to_numpy(), k)
+    return float(np.median(top[top["top"]].groupby("day")["score"].min()))
 
 
 def _cost_threshold(amount: np.ndarray, fraud: np.ndarray, score: np.ndarray, review_cost: float) -> float:
     """Over every distinct score as a threshold: missed fraud amount + review cost per alert, lowest wins (then the highest threshold)."""
     order = np.argsort(-score, kind="stable")
-    ranked, missed_if_alerted = score[order], np.where(fraud[order] == 1, amount[order], 0.0)
-    caught = np.cumsum(missed_if_alerted)  # fraud amount alerted when the top i+1 rows are
-    cost = (missed_if_alerted.sum() - caught) + review_cost * np.arange(1, len(ranked) + 1)
-    last_of_score = np.r_[ranked[1:] != ranked[:-1], True]  # a threshold alerts every row of its score
-    candidates = np.flatnonzero(last_of_score)
-    nothing_alerted = missed_if_alerted.sum()
+    ranked, fraud_amount = score[order], np.where(fraud[order] == 1, amount[order], 0.0)
+    all_fraud = fraud_amount.sum()  # the cost of alerting on nothing
+    cost = (all_fraud - np.cumsum(fraud_amount)) + review_cost * np.arange(1, len(ranked) + 1)  # alerting on the top i+1
+    candidates = np.flatnonzero(np.r_[ranked[1:] != ranked[:-1], True])  # a threshold alerts every row of its score
     best = candidates[np.argmin(cost[candidates])]
-    return float(ranked[best]) if cost[best] < nothing_alerted else float(np.nextafter(ranked[0], np.inf))
+    return float(ranked[best]) if cost[best] < all_fraud else float(np.nextafter(ranked[0], np.inf))
 
 
 def serving_rule(stored: dict[str, Any], override_threshold: float | None, default_threshold: float) -> tuple[str, float]:

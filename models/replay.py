@@ -46,11 +46,11 @@ def _judge(model: str, booster: xgb.Booster, rows: pd.DataFrame, start_ms: int, 
     score = booster.inplace_predict(input_matrix(rows)) if len(rows) else np.empty(0)
     alert = score >= threshold
     hits = int((alert & (y == 1)).sum())
-    cards = card_precision_at_k(rows["cc_num"], rows["event_time"], score, y) if len(rows) else pd.Series(dtype=float)
     return SliceResult(
         start_ms, model, len(rows), int(y.sum()), average_precision(y, score),
         hits / y.sum() if y.sum() else float("nan"), hits / alert.sum() if alert.sum() else float("nan"),
-        float(cards.mean()) if len(cards) else float("nan"), booster.num_boosted_rounds(), promoted,
+        float(card_precision_at_k(rows["cc_num"], rows["event_time"], score, y).mean()),  # an empty slice: NaN
+        booster.num_boosted_rounds(), promoted,
     )
 
 

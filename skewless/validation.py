@@ -118,8 +118,10 @@ def _field(values: pd.Series, field: Field, arrival_ms: int, messages: bool) -> 
     missing = values.map(lambda v: v is None) if messages else values.isna()
     if field.type == "string":
         text = _all_text(values, from_pandas=not messages)
-        is_text = pd.Series(True, index=values.index) if text is not None else values.map(lambda v: isinstance(v, str))
-        if text is None:
+        if text is not None:
+            is_text = pd.Series(True, index=values.index)
+        else:
+            is_text = values.map(lambda v: isinstance(v, str))
             text = values.where(is_text & ~missing).astype("string").str.strip()
         broken = broken.mask(~missing & ~is_text, field.rule("type"))
         empty = missing | (is_text & (text == "")).fillna(False).astype(bool)
