@@ -58,9 +58,9 @@ def cli(ctx: click.Context, config_file: Path | None, chdir: Path | None, data_d
 
 
 def _register() -> None:
-    from cli import cluster, data, evaluate, models, pipeline, stack
+    from cli import cluster, data, drift, evaluate, models, pipeline, stack
 
-    for module in (stack, data, pipeline, models, evaluate, cluster):
+    for module in (stack, data, pipeline, models, evaluate, cluster, drift):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -9,8 +9,11 @@ never waits for the store.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 
+import numpy as np
 import pandas as pd
 from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, ScalarFunction, udf
@@ -20,9 +23,9 @@ from jobs.feature_spec import output_columns
 from models.policy import serving_rule
 from models.scoring import Scorer
 from skewless.config import Settings
-from skewless.feast_store import OnlineWriteBehind, ServedLog
+from skewless.feast_store import OnlineWriteBehind, ServedLog, feature_view_name
 from skewless.model_updates import ModelFollower
-from udfs.features import FEATURES, TRANSACTION_INPUTS, model_inputs
+from udfs.features import ENTITIES, FEATURES, TRANSACTION_INPUTS, features_of, model_inputs
 
 _FLINK_TYPES = {"float64": DataTypes.DOUBLE(), "int64": DataTypes.BIGINT()}
 SCORE_FIELDS = (
@@ -44,6 +47,36 @@ SCORE_FIELDS = (
 SCORE_ROW = DataTypes.ROW([DataTypes.FIELD(name, dtype) for name, dtype in SCORE_FIELDS])
 
 
+class Freshness:
+    """`online_at - event_time` of the last rows written online, as p50 / p99 gauges per Feast view.
+
+    PyFlink's own metrics have no histogram, and its distributions do not reach the
+    Prometheus reporter; a quantile gauge over a bounded window of recent rows does. The
+    write-behind writes every view in one call, so their freshness is the same rows'.
+    """
+
+    WINDOW = 10_000
+    QUANTILES = (("0.5", 50), ("0.99", 99))
+
+    def __init__(self, group) -> None:  # pyflink.metrics.MetricGroup
+        self.recent: deque[int] = deque(maxlen=self.WINDOW)
+        self.lock = threading.Lock()
+        for entity in ENTITIES:
+            if features_of(entity):
+                view = group.add_group("feature_view", feature_view_name(entity))
+                for label, q in self.QUANTILES:
+                    view.add_group("quantile", label).gauge("feature_freshness_ms", lambda q=q: self.quantile(q))
+
+    def update(self, freshness_ms: np.ndarray) -> None:
+        with self.lock:
+            self.recent.extend(freshness_ms.tolist())
+
+    def quantile(self, q: int) -> int:
+        with self.lock:
+            values = np.fromiter(self.recent, dtype=np.int64, count=len(self.recent))
+        return int(np.percentile(values, q)) if len(values) else 0
+
+
 class ScoreAndServe(ScalarFunction):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -53,7 +86,7 @@ class ScoreAndServe(ScalarFunction):
         self.scorer = Scorer.from_registry(self.settings.models_dir)
         self.follower = ModelFollower(self.settings, loaded_at, self._switch)
         self.served = ServedLog(self.settings)
-        self.freshness = function_context.get_metric_group().add_group("skewless").distribution("feature_freshness_ms")
+        self.freshness = Freshness(function_context.get_metric_group().add_group("skewless"))
         self.online = OnlineWriteBehind(self.settings, self._written)
 
     def _switch(self, scorer: Scorer) -> None:
@@ -62,7 +95,7 @@ class ScoreAndServe(ScalarFunction):
 
     def _written(self, rows: pd.DataFrame, online_at: int) -> None:
         """Called from the writer thread: `online_at - event_time` is the feature freshness."""
-        self.freshness.update(int(online_at - rows["event_time"].min()))  # the stalest row of the write
+        self.freshness.update(online_at - rows["event_time"].to_numpy("int64"))
         self.served.append(rows.assign(online_at=online_at))
 
     def eval(self, rows: pd.DataFrame) -> pd.DataFrame:

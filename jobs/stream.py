@@ -1,6 +1,6 @@
 """Streaming: Kafka `transactions` + `fraud-labels` -> admission -> the shared feature engine -> Feast online + XGBoost -> `fraud-scores`.
 
-One job, five outputs: scores; per input topic, the dead letters (messages that break
+One job, six outputs: scores; drift per window of the scores (`jobs.monitoring`); per input topic, the dead letters (messages that break
 a rule of `udfs.validation`) and the late messages. A message set aside keeps its
 original key, value and timestamp, with the reason in headers (the dead-letter
 convention of Kafka Connect), so nothing the job was given vanishes and no message can
@@ -18,6 +18,7 @@ from pyflink.table.expressions import col
 from jobs.admission import admit
 from jobs.feature_engine import feature_table, staged_events
 from jobs.flink_env import create_table_env
+from jobs.monitoring import drift_windows, score_metrics
 from jobs.serving import SCORE_FIELDS, score_and_serve
 from jobs.sources import Bootstrap, Offsets, read_topic
 from skewless.config import Settings
@@ -67,6 +68,11 @@ def _set_aside_schema() -> Schema:
     )
 
 
+def _keyed_bytes(settings: Settings, topic: str) -> TableDescriptor:
+    schema = Schema.new_builder().column("k", DataTypes.BYTES()).column("v", DataTypes.BYTES()).build()
+    return _kafka(settings, topic, schema, "k", "raw")
+
+
 def _set_aside(t_env: StreamTableEnvironment, settings: Settings, rows: DataStream, topic: str) -> tuple[TableDescriptor, Table]:
     table = t_env.from_data_stream(rows).select(col("k"), col("v"), col("headers"), col("ts").cast(DataTypes.TIMESTAMP_LTZ(3)))
     return _kafka(settings, topic, _set_aside_schema(), "k", "raw"), table
@@ -105,10 +111,12 @@ def start_stream(
     history = _history(t_env, settings, bootstrap)
     admitted = admit(received, history, settings.features.allowed_lateness_ms)
     features = feature_table(t_env, admitted.events, emit_after_ms=bootstrap.until_ms if bootstrap else None)
-    scores = features.map(score_and_serve(settings))
+    scores = t_env.to_data_stream(features.map(score_and_serve(settings)))  # one scoring step, two readers
     statements = t_env.create_statement_set()
-    statements.add_insert(_scores_sink(settings), scores)
+    statements.add_insert(_scores_sink(settings), t_env.from_data_stream(scores))
     topics = settings.topics
+    measured = score_metrics(scores, settings)
+    statements.add_insert(_keyed_bytes(settings, topics.drift), t_env.from_data_stream(drift_windows(measured, settings)))
     for kind, dead_letters, late in ((TRANSACTION_RECORD, topics.dead_letters, topics.late_transactions),
                                      (LABEL_RECORD, topics.label_dead_letters, topics.late_labels)):
         statements.add_insert(*_set_aside(t_env, settings, admitted.dead_letters[kind.name], dead_letters))

@@ -55,6 +55,8 @@ class ModelMeta:
     metrics: dict[str, float] = field(default_factory=dict)
     decision: dict[str, Any] = field(default_factory=dict)
     """The decision rule chosen at training (`models.policy.DecisionRule`): policy name and threshold."""
+    reference: dict[str, Any] = field(default_factory=dict)
+    """Per drift column and the score: bin edges and each bin's share per hour of the day (`models.drift`)."""
 
 
 def sha256_of(data: bytes) -> str:
@@ -97,15 +99,16 @@ class Registry:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def save(self, booster: xgb.Booster, features: list[str], training: dict[str, Any],
-             metrics: dict[str, float], promote: bool = True, decision: dict[str, Any] | None = None) -> ModelMeta:
+             metrics: dict[str, float], promote: bool = True, decision: dict[str, Any] | None = None,
+             reference: dict[str, Any] | None = None) -> ModelMeta:
         with self._locked():
-            meta = self._save(booster, features, training, metrics, decision or {})
+            meta = self._save(booster, features, training, metrics, decision or {}, reference or {})
             if promote:
                 self._promote(meta.version)
         return meta
 
     def _save(self, booster: xgb.Booster, features: list[str], training: dict[str, Any], metrics: dict[str, float],
-              decision: dict[str, Any]) -> ModelMeta:
+              decision: dict[str, Any], reference: dict[str, Any]) -> ModelMeta:
         existing = self.versions()
         version = f"v{int(existing[-1][1:]) + 1 if existing else 1}"
         tmp = self.root / f".{version}.tmp"
@@ -115,7 +118,7 @@ class Registry:
             version=version, features=features, sha256=_sha256(tmp / MODEL_FILE),
             created_at=datetime.now(UTC).isoformat(timespec="seconds"), parent=self.current(),
             features_hash=features_hash(features),
-            training=training, metrics=metrics, decision=decision,
+            training=training, metrics=metrics, decision=decision, reference=reference,
         )
         (tmp / META_FILE).write_text(json.dumps(asdict(meta), indent=2))
         os.replace(tmp, self.root / version)

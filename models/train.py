@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import xgboost as xgb
 
+from models.drift import reference_of
 from models.metrics import (
     ALERT_BUDGET_CARDS,
     average_precision,
@@ -92,7 +93,8 @@ def train(
     """Fit on the earlier rows, test on the later ones; with `search_candidates`, choose the parameters first (`models.search`).
 
     The decision threshold comes from `policy` on the earlier half of the test rows (the
-    days right after training, as a team would calibrate), and is stored with the model.
+    days right after training, as a team would calibrate), and is stored with the model,
+    as is the reference the stream measures drift against (`models.drift`).
     """
     frame = data.frame
     if frame.empty:
@@ -114,4 +116,6 @@ def train(
     validation = test_part.iloc[: len(test_part) // 2]
     rule = choose(policy, validation, booster.inplace_predict(input_matrix(validation)))
     metrics = evaluate(booster, test_part, rule.threshold)
-    return Registry(registry_root).save(booster, list(model_inputs()), training, metrics, decision=rule.to_meta())
+    reference = reference_of(train_part, booster.inplace_predict(input_matrix(train_part)))
+    return Registry(registry_root).save(booster, list(model_inputs()), training, metrics, decision=rule.to_meta(),
+                                        reference=reference)

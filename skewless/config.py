@@ -35,6 +35,7 @@ class Topics(_Section):
     label_dead_letters: str = "fraud-labels-dlq"
     late_transactions: str = "transactions-late"
     late_labels: str = "fraud-labels-late"
+    drift: str = "model-drift"
     partitions: int = Field(4, ge=1)
 
 
@@ -115,6 +116,17 @@ class ScoringSettings(_Section):
     """Set: the stream decides with this threshold (policy "override"), whatever the model stored."""
 
 
+class DriftSettings(_Section):
+    window_s: int = Field(3600, ge=60)
+    """PSI is computed per tumbling window of event time this long (`models.drift`)."""
+    grace_s: int = Field(60, ge=0)
+    """A window is closed once scores this much newer than its end have been seen."""
+    threshold: float = Field(0.25, gt=0.0)
+    """A window drifted when the score's or any feature's PSI is above this (0.25: a major shift)."""
+    min_rows: int = Field(200, ge=1)
+    """A window with fewer scored rows is reported but never called drifted: its PSI is mostly noise."""
+
+
 class Settings(_Section):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
@@ -125,6 +137,7 @@ class Settings(_Section):
     flink: FlinkSettings = FlinkSettings()
     features: FeatureSettings = FeatureSettings()
     scoring: ScoringSettings = ScoringSettings()
+    drift: DriftSettings = DriftSettings()
     online_store: OnlineStoreSettings = OnlineStoreSettings()
     model_updates: ModelUpdateSettings = ModelUpdateSettings()
 

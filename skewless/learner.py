@@ -6,6 +6,10 @@ not a recomputation), labelled by `fraud-labels` as labels arrive. Every
 `every_labels` new labels, or every `every_s` seconds with at least one, a candidate
 is proposed (`models.online`) on the most recent labelled rows.
 
+A drift event on `model-drift` (a window whose PSI crossed the threshold, `jobs.monitoring`)
+asks for a candidate at once, if any labelled rows wait; it goes through the same gate:
+drift never promotes a model by itself.
+
 Labels pass the same rules as everywhere (`udfs.validation`, applied per poll by
 `skewless.validation`): an invalid label, or a second label of a transaction, is
 dropped and counted, never trained on, and never stops the learner.
@@ -43,6 +47,8 @@ class LearnReport:
     labels_dropped: Counter[str] = field(default_factory=Counter)
     """Dropped labels per rule: invalid ones, and `label.unique` for a transaction labelled already."""
     labelled: int = 0
+    drift_events: int = 0
+    """Drifted windows read from the drift topic; each asks for an early candidate."""
     decisions: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -85,24 +91,29 @@ class Learner:
         """
         consumer = KafkaConsumer(bootstrap_servers=self.settings.kafka.bootstrap_servers, group_id=self.group,
                                  enable_auto_commit=False)
+        topics = self.settings.topics
         try:
             self._position(consumer, from_beginning)
             new_labels, last_update, last_record = 0, time.monotonic(), time.monotonic()
             while not self.stopped.is_set():
                 batch = consumer.poll(timeout_ms=200)
+                drifted = False
                 for tp, records in batch.items():
-                    if tp.topic == self.settings.topics.scores:
+                    if tp.topic == topics.scores:
                         new_labels += sum(self._take_score(record.value) for record in records)
+                    elif tp.topic == topics.drift:
+                        drifted = any([self._take_drift(record.value) for record in records]) or drifted
                     else:
                         new_labels += self._take_labels([record.value for record in records])
                 if batch:
                     last_record = time.monotonic()
                 if once and time.monotonic() - last_record > idle_s:
-                    self._update()
+                    self._update("once")
                     return self.report
-                due = new_labels >= self.every_labels or (new_labels and time.monotonic() - last_update > self.every_s)
-                if not once and due:
-                    self._update()
+                trigger = ("drift" if drifted and self.labelled else "labels" if new_labels >= self.every_labels
+                           else "time" if new_labels and time.monotonic() - last_update > self.every_s else None)
+                if not once and trigger:
+                    self._update(trigger)
                     consumer.commit()
                     new_labels, last_update = 0, time.monotonic()
             return self.report
@@ -114,11 +125,12 @@ class Learner:
         self.stopped.set()
 
     def _position(self, consumer: KafkaConsumer, from_beginning: bool) -> None:
-        scores, labels = self.settings.topics.scores, self.settings.topics.labels
-        assigned = {t: [TopicPartition(t, p) for p in sorted(consumer.partitions_for_topic(t) or {0})] for t in (scores, labels)}
+        scores, labels, drift = self.settings.topics.scores, self.settings.topics.labels, self.settings.topics.drift
+        assigned = {t: [TopicPartition(t, p) for p in sorted(consumer.partitions_for_topic(t) or {0})]
+                    for t in (scores, labels, drift)}
         consumer.assign([tp for tps in assigned.values() for tp in tps])
         consumer.seek_to_beginning(*assigned[scores])
-        for tp in assigned[labels]:
+        for tp in assigned[labels] + assigned[drift]:
             committed = None if from_beginning else consumer.committed(tp)
             if committed is not None:
                 consumer.seek(tp, committed)
@@ -139,6 +151,20 @@ class Learner:
         self.served[tx_id] = served
         label = self.unmatched.pop(tx_id, None)
         return 0 if label is None else self._join(served, label)
+
+    def _take_drift(self, value: bytes) -> bool:
+        """True for a drifted window; an unreadable record is logged and ignored."""
+        try:
+            window = json.loads(value)
+            drifted = window["drifted"] is True
+        except (ValueError, TypeError, KeyError):
+            log.warning("unreadable drift record ignored")
+            return False
+        if drifted:
+            self.report.drift_events += 1
+            log.info("drift", extra={"window_start": window.get("window_start"), "top_feature": window.get("top_feature"),
+                                     "top_psi": window.get("top_psi"), "score_psi": window.get("score_psi")})
+        return drifted
 
     def _take_labels(self, values: list[bytes]) -> int:
         """Checks one poll's labels; returns how many met their served features."""
@@ -165,7 +191,8 @@ class Learner:
         self.report.labelled += 1
         return 1
 
-    def _update(self) -> Decision | None:
+    def _update(self, trigger: str) -> Decision | None:
+        """`trigger`: what asked for this candidate (labels, time, drift, once), kept in the decision record."""
         if not self.labelled:
             return None
         registry = Registry(self.settings.models_dir)
@@ -173,7 +200,7 @@ class Learner:
         frame = pd.DataFrame(list(self.labelled))
         decision = propose(current, frame, self.policy)
         record: dict[str, Any] = {"serving": meta.version, "rows": len(frame), "promoted": "", "reason": decision.reason,
-                                  "last_label_at_ms": self.last_label_at_ms}
+                                  "trigger": trigger, "last_label_at_ms": self.last_label_at_ms}
         if decision.promote and decision.candidate is not None:
             training = {
                 "kind": "warm start", "window_start_ms": int(frame["event_time"].min()),
@@ -183,8 +210,10 @@ class Learner:
             }
             metrics = {"average_precision": decision.candidate_ap, "serving_average_precision": decision.current_ap,
                        "holdout_rows": float(decision.holdout_rows), "holdout_positives": float(decision.holdout_positives)}
+            # A warm start keeps its parent's decision rule and drift reference: its own rows are
+            # the labelled ones, fraud first (chargebacks come sooner than clearance), not the traffic.
             new = registry.save(decision.candidate, list(model_inputs()), training, metrics, promote=True,
-                                decision=meta.decision)  # a warm start keeps its parent's decision rule
+                                decision=meta.decision, reference=meta.reference)
             publish(self.settings, new.version)
             record.update(promoted=new.version, published_at_ms=int(time.time() * 1000))
         log.info("update decided", extra=record)

@@ -22,7 +22,8 @@ from skewless.errors import SkewlessError
 
 def topic_names(settings: Settings) -> list[str]:
     t = settings.topics
-    return [t.transactions, t.labels, t.scores, t.model_updates, t.dead_letters, t.label_dead_letters, t.late_transactions, t.late_labels]
+    return [t.transactions, t.labels, t.scores, t.model_updates, t.dead_letters, t.label_dead_letters, t.late_transactions,
+            t.late_labels, t.drift]
 
 
 def _admin(settings: Settings) -> KafkaAdminClient:

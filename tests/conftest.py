@@ -53,7 +53,8 @@ def feast_applied(settings: Settings) -> Settings:
     return settings
 
 
-STREAM_TOPICS = ("transactions", "labels", "scores", "dead_letters", "label_dead_letters", "late_transactions", "late_labels")
+STREAM_TOPICS = ("transactions", "labels", "scores", "dead_letters", "label_dead_letters", "late_transactions", "late_labels",
+                 "drift")
 """Every topic a stream job reads or writes, but `model-updates`."""
 
 

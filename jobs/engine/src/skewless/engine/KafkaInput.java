@@ -8,11 +8,13 @@ import org.apache.flink.api.common.eventtime.Watermark;
 import org.apache.flink.api.common.eventtime.WatermarkGenerator;
 import org.apache.flink.api.common.eventtime.WatermarkOutput;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.types.Row;
@@ -44,7 +46,7 @@ public final class KafkaInput {
         KafkaSourceBuilder<Row> builder = KafkaSource.<Row>builder()
             .setBootstrapServers(servers)
             .setTopics(topic)
-            .setDeserializer(new Deserializer(Rules.parse(rulesSpec)))
+            .setDeserializer(new Deserializer(Rules.parse(rulesSpec), topic))
             .setStartingOffsets(start.isEmpty()
                 ? OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST)
                 : OffsetsInitializer.offsets(offsets(topic, start)));
@@ -86,13 +88,23 @@ public final class KafkaInput {
     private static final class Deserializer implements KafkaRecordDeserializationSchema<Row> {
         private static final long serialVersionUID = 1L;
         private final Rules rules;
+        private final String topic;
+        private transient Counter recordsIn;
 
-        Deserializer(Rules rules) {
+        Deserializer(Rules rules, String topic) {
             this.rules = rules;
+            this.topic = topic;
+        }
+
+        /** skewless.topic.<topic>.records_in: every message read, valid or not (dead letters are counted per rule). */
+        @Override
+        public void open(DeserializationSchema.InitializationContext context) {
+            recordsIn = context.getMetricGroup().addGroup("skewless").addGroup("topic", topic).counter("records_in");
         }
 
         @Override
         public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<Row> out) {
+            recordsIn.inc();
             Object verdict = rules.check(record.value(), record.timestamp());
             out.collect(Received.of(verdict, record.key(), record.value(), record.topic(), record.partition(),
                 record.offset(), record.timestamp()));
