@@ -73,7 +73,9 @@ def test_stream_on_a_cluster_with_parallelism_2_survives_a_savepoint_exactly_onc
     _wait_running(rest, job_id)
     # Every operator runs twice: no global sort, no stage pinned to one subtask.
     parallelism = {v["name"]: v["parallelism"] for v in rest.job(job_id)["vertices"]}
-    assert set(parallelism.values()) == {2}, parallelism
+    drift = {name: p for name, p in parallelism.items() if name.startswith("drift")}
+    assert set(drift.values()) == {1}, "drift windows are global: one subtask, a few rows an hour out"
+    assert {p for name, p in parallelism.items() if name not in drift} == {2}, parallelism
     assert any("features by cc_num" in name for name in parallelism) and any("features by merchant_id" in name for name in parallelism)
     assert sum(1 for name in parallelism if "PythonCalc" in name) == 1  # scoring: the only Python on the data path
     assert job_id in invoke(settings, "jobs", "list", "-m", jobmanager)
