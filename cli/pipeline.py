@@ -17,6 +17,7 @@ from jobs.backfill import run_backfill, stage_bootstrap
 from jobs.checkpoints import latest_checkpoint
 from jobs.feature_spec import engine_spec
 from jobs.finite_run import run_finite_stream
+from jobs.flink_env import free_port, local_endpoints
 from jobs.parity import run_parity
 from jobs.stream import start_stream
 from models.metrics import ALERT_BUDGET_CARDS
@@ -28,6 +29,7 @@ from skewless.dataset import Dataset, build_dataset
 from skewless.errors import SkewlessError
 from skewless.feast_store import read_online, served_features_dir
 from skewless.history import LABELS_FILE, TRANSACTIONS_FILE, live_batch, load_population
+from skewless.job_status import write_local_job
 from skewless.topics import read_json
 from udfs.features import CARD, FEATURES, includes_current
 
@@ -163,9 +165,14 @@ def stream(ctx: Context, bootstrap_history: Path | None, labels_path: Path | Non
         click.echo(f"resuming from {checkpoint}")
     if bootstrap_history:
         bootstrap = stage_bootstrap(ctx.settings, bootstrap_history, labels_path, int(time.time() * 1000))
-    job = start_stream(ctx.settings, bootstrap=bootstrap, resume_from=checkpoint)
-    job_id = job.get_job_client().get_job_id()
+    rest_port = ctx.settings.metrics.local_rest_port or free_port()
+    job = start_stream(ctx.settings, bootstrap=bootstrap, resume_from=checkpoint,
+                       extra=local_endpoints(ctx.settings, rest_port))
+    job_id = str(job.get_job_client().get_job_id())
+    write_local_job(ctx.settings, job_id, f"127.0.0.1:{rest_port}")
     click.echo(f"Job has been submitted with JobID {job_id}")
+    if ctx.settings.metrics.prometheus_local:
+        click.echo(f"metrics: http://127.0.0.1:{ctx.settings.metrics.prometheus_port}/metrics")
     try:
         job.wait()
     except KeyboardInterrupt:

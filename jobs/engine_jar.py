@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from skewless.connectors import jar_cache_dir, kafka_connector_jars
+from skewless.connectors import flink_home, jar_cache_dir, kafka_connector_jars
 from skewless.errors import SkewlessError
 
 SOURCES = Path(__file__).resolve().parent / "engine" / "src"
@@ -32,15 +32,9 @@ def _digest(sources: list[Path]) -> str:
     return h.hexdigest()[:16]
 
 
-def _flink_lib() -> Path:
-    import pyflink
-
-    return Path(pyflink.__file__).resolve().parent / "lib"
-
-
 def _classpath() -> str:
     """Flink's own jars and the Kafka connector's: the engine reads the topics itself (`KafkaInput`)."""
-    return ":".join([f"{_flink_lib()}/*", *map(str, kafka_connector_jars())])
+    return ":".join([f"{flink_home().resolve() / 'lib'}/*", *map(str, kafka_connector_jars())])
 
 
 def engine_jar() -> Path:

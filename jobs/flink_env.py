@@ -8,6 +8,7 @@ what makes backfill and stream rows identical.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import threading
 from typing import Literal
@@ -21,6 +22,7 @@ from jobs.engine_jar import engine_jar
 from skewless.config import Settings
 from skewless.connectors import kafka_connector_jars
 from skewless.preflight import check_java
+from skewless.prometheus import put_reporter_on_local_classpath, reporter_options
 
 Profile = Literal["latency", "throughput"]
 
@@ -56,10 +58,27 @@ def flink_options(settings: Settings, profile: Profile) -> dict[str, str]:
     return options
 
 
-def _log_to(settings: Settings) -> None:
-    """Where the JVM writes Flink's log: read when it starts, so set before."""
+def _jvm_environment(settings: Settings) -> None:
+    """What the JVM reads when it starts, so set before: where Flink logs, and the local Prometheus reporter."""
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("FLINK_LOG_DIR", str(settings.logs_dir))
+    if settings.metrics.prometheus_local:
+        put_reporter_on_local_classpath()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def local_endpoints(settings: Settings, rest_port: int) -> dict[str, str]:
+    """Options for a long-running local job: its REST API on 127.0.0.1 (what `skewless status` reads) and,
+    by setting, the Prometheus endpoint. A cluster has both in its own configuration."""
+    options = {"rest.address": "127.0.0.1", "rest.bind-address": "127.0.0.1", "rest.port": str(rest_port)}
+    if settings.metrics.prometheus_local:
+        options.update(reporter_options(settings.metrics.prometheus_port))
+    return options
 
 
 def start_jvm(settings: Settings) -> None:
@@ -70,7 +89,7 @@ def start_jvm(settings: Settings) -> None:
     under a lock). A failure here is left for `create_table_env` to report, with its
     preflight's message.
     """
-    _log_to(settings)
+    _jvm_environment(settings)
 
     def launch() -> None:
         try:
@@ -84,7 +103,7 @@ def start_jvm(settings: Settings) -> None:
 def create_table_env(settings: Settings, profile: Profile, extra: dict[str, str] | None = None) -> StreamTableEnvironment:
     """A table environment over a DataStream environment: `jobs.event_time` converts between the two."""
     check_java()
-    _log_to(settings)
+    _jvm_environment(settings)
     options = {**flink_options(settings, profile), **(extra or {}), **settings.flink.options}  # -D wins
     config = Configuration()
     for key, value in options.items():

@@ -86,12 +86,13 @@ def _history(t_env: StreamTableEnvironment, settings: Settings, bootstrap: Boots
 
 def start_stream(
     settings: Settings, start_offsets: Offsets | None = None, stop_offsets: Offsets | None = None,
-    bootstrap: Bootstrap | None = None, resume_from: Path | None = None,
+    bootstrap: Bootstrap | None = None, resume_from: Path | None = None, extra: dict[str, str] | None = None,
 ) -> TableResult:
     """Submit the streaming job; returns at once (call `.wait()` to block until it ends).
 
     `resume_from`: a retained checkpoint (`jobs.checkpoints`) whose window state and
     offsets the job starts from; the job must be built with the same settings.
+    `extra`: more Flink options (`jobs.flink_env.local_endpoints` for a local `skewless stream`).
     """
     options = {
         "pipeline.name": "skewless stream",
@@ -106,6 +107,7 @@ def start_stream(
     }
     if resume_from is not None:
         options["execution.state-recovery.path"] = resume_from.resolve().as_uri()
+    options.update(extra or {})
     t_env = create_table_env(settings, "latency", options)
     received = [read_topic(t_env, settings, kind, start_offsets, stop_offsets) for kind in RECORDS]
     history = _history(t_env, settings, bootstrap)

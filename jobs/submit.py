@@ -22,8 +22,9 @@ from typing import Literal
 
 import yaml
 
-from skewless.cluster import flink_env, flink_home
+from skewless.cluster import flink_env
 from skewless.config import Settings
+from skewless.connectors import flink_home
 from skewless.errors import SkewlessError
 
 JobKind = Literal["stream", "backfill"]

@@ -31,6 +31,7 @@ MODEL_FILE = "model.ubj"
 META_FILE = "meta.json"
 CURRENT_FILE = "CURRENT"
 LOCK_FILE = ".lock"
+GATE_LOG = "gate.jsonl"
 VERSION = re.compile(r"v\d+")
 
 
@@ -134,6 +135,19 @@ class Registry:
         tmp = self.root / f".{CURRENT_FILE}.tmp"
         tmp.write_text(version)
         os.replace(tmp, self.root / CURRENT_FILE)
+
+    def record_gate(self, decision: dict[str, Any]) -> None:
+        """One line per gate decision of `skewless learn`, promoted or not: what `status` shows as the last."""
+        with self._locked():
+            with (self.root / GATE_LOG).open("a") as log:
+                log.write(json.dumps(decision, default=str) + "\n")
+
+    def last_gate(self) -> dict[str, Any] | None:
+        path = self.root / GATE_LOG
+        if not path.exists():
+            return None
+        lines = path.read_text().splitlines()
+        return json.loads(lines[-1]) if lines else None
 
     def meta(self, version: str) -> ModelMeta:
         path = self.root / checked_version(version) / META_FILE

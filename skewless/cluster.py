@@ -16,15 +16,10 @@ from pathlib import Path
 import yaml
 
 from skewless.config import Settings
+from skewless.connectors import flink_home
 from skewless.errors import SkewlessError
 from skewless.flink_rest import FlinkRest
-
-
-def flink_home() -> Path:
-    """The Flink distribution inside the installed apache-flink package (bin/, lib/, opt/, plugins/)."""
-    import pyflink
-
-    return Path(pyflink.__file__).parent
+from skewless.prometheus import CLUSTER_PORTS, reporter_options
 
 
 def cluster_dir(settings: Settings) -> Path:
@@ -64,10 +59,23 @@ def write_config(settings: Settings, rest_port: int, slots: int) -> Path:
     config["jobmanager"].update({"bind-host": "127.0.0.1", "rpc": {"address": "127.0.0.1", "port": 6123}})
     config["taskmanager"].update({"bind-host": "127.0.0.1", "host": "127.0.0.1", "numberOfTaskSlots": slots,
                                   "memory": {"process": {"size": "2048m"}}})
+    config.update(_nested(reporter_options(CLUSTER_PORTS)))
     config["execution"] = {"checkpointing": {"dir": settings.checkpoints_dir.resolve().as_uri(),
                                              "savepoint-dir": (settings.data_dir / "savepoints").resolve().as_uri()}}
     (conf / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return conf
+
+
+def _nested(options: dict[str, str]) -> dict:
+    """Flink's dotted keys as the nested YAML config.yaml holds them."""
+    nested: dict = {}
+    for key, value in options.items():
+        *parents, leaf = key.split(".")
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return nested
 
 
 def start_cluster(settings: Settings, rest_port: int = 8081, slots: int = 2, timeout_s: float = 90.0) -> FlinkRest:

@@ -127,6 +127,15 @@ class DriftSettings(_Section):
     """A window with fewer scored rows is reported but never called drifted: its PSI is mostly noise."""
 
 
+class MetricsSettings(_Section):
+    prometheus_port: int = Field(9249, ge=1, le=65535)
+    """Where Flink's Prometheus reporter serves /metrics: on a cluster always, locally when `prometheus_local`."""
+    prometheus_local: bool = False
+    """Serve /metrics from the local mini-cluster too (`skewless stream`); off by default, one port per machine."""
+    local_rest_port: int = Field(0, ge=0, le=65535)
+    """The local mini-cluster's REST port, on 127.0.0.1, that `skewless status` reads; 0 picks a free one."""
+
+
 class Settings(_Section):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
@@ -138,6 +147,7 @@ class Settings(_Section):
     features: FeatureSettings = FeatureSettings()
     scoring: ScoringSettings = ScoringSettings()
     drift: DriftSettings = DriftSettings()
+    metrics: MetricsSettings = MetricsSettings()
     online_store: OnlineStoreSettings = OnlineStoreSettings()
     model_updates: ModelUpdateSettings = ModelUpdateSettings()
 
@@ -176,6 +186,11 @@ class Settings(_Section):
     @property
     def logs_dir(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def stream_status_file(self) -> Path:
+        """Where a local `skewless stream` says which job it runs and where its REST API listens."""
+        return self.data_dir / "stream.json"
 
     @property
     def staging_dir(self) -> Path:

@@ -24,6 +24,13 @@ CONNECTOR_WHEEL = "shigawire-apache-flink-libraries==2.0.0.post1"
 KAFKA_JARS = ("flink-connector-kafka.jar", "kafka-clients.jar")
 
 
+def flink_home() -> Path:
+    """The Flink distribution inside the installed apache-flink package (bin/, lib/, opt/, plugins/)."""
+    import pyflink
+
+    return Path(pyflink.__file__).parent
+
+
 def jar_cache_dir() -> Path:
     base = os.environ.get("SKEWLESS_JAR_CACHE")
     if base:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -15,7 +16,7 @@ class FlinkRest:
     def __init__(self, address: str) -> None:
         self.base = f"http://{address}"
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.base + path, data=data, method=method,
                                          headers={"Content-Type": "application/json"})
@@ -66,3 +67,15 @@ class FlinkRest:
                 return operation["location"]
             time.sleep(0.5)
         raise SkewlessError(f"savepoint of job {job_id} did not complete in {timeout_s:.0f}s")
+
+    def job_metrics(self, job_id: str, names: list[str]) -> dict[str, str]:
+        return {m["id"]: m["value"] for m in self._call("GET", f"/jobs/{job_id}/metrics?get={','.join(names)}")}
+
+    def vertex_metric_ids(self, job_id: str, vertex_id: str) -> list[str]:
+        return [m["id"] for m in self._call("GET", f"/jobs/{job_id}/vertices/{vertex_id}/subtasks/metrics")]
+
+    def vertex_metrics(self, job_id: str, vertex_id: str, ids: list[str]) -> dict[str, dict[str, float]]:
+        """Each metric's sum and max over the vertex's subtasks."""
+        query = urllib.parse.urlencode({"get": ",".join(ids), "agg": "sum,max"})
+        rows = self._call("GET", f"/jobs/{job_id}/vertices/{vertex_id}/subtasks/metrics?{query}")
+        return {m["id"]: {"sum": float(m.get("sum", 0)), "max": float(m.get("max", 0))} for m in rows}

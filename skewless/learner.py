@@ -216,6 +216,8 @@ class Learner:
                                 decision=meta.decision, reference=meta.reference)
             publish(self.settings, new.version)
             record.update(promoted=new.version, published_at_ms=int(time.time() * 1000))
+        record["decided_at_ms"] = int(time.time() * 1000)
+        registry.record_gate(record)
         log.info("update decided", extra=record)
         self.report.decisions.append(record)
         return decision

@@ -89,7 +89,7 @@ public final class Admission {
         return rule.startsWith("record.") ? "parse" : rule.equals(LATE_RULE) ? "event-time" : "validate";
     }
 
-    /** A counter per rule: skewless.rule.<rule>.dead_letters. */
+    /** A counter per rule: skewless.rule.<rule>.dead_letters_total. */
     private static final class Counts {
         private final Map<String, Counter> counters = new HashMap<>();
         private final RuntimeContext context;
@@ -99,7 +99,7 @@ public final class Admission {
         }
 
         void inc(String rule) {
-            counters.computeIfAbsent(rule, r -> context.getMetricGroup().addGroup("skewless").addGroup("rule", r).counter("dead_letters")).inc();
+            counters.computeIfAbsent(rule, r -> context.getMetricGroup().addGroup("skewless").addGroup("rule", r).counter("dead_letters_total")).inc();
         }
     }
 

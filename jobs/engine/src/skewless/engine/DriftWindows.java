@@ -3,9 +3,6 @@ package skewless.engine;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -108,9 +105,9 @@ public final class DriftWindows extends KeyedProcessFunction<Integer, Row, Row> 
         lastPsi = new HashMap<>();
         json = new ObjectMapper();
         MetricGroup group = getRuntimeContext().getMetricGroup().addGroup("skewless");
-        windows = group.counter("drift_windows");
-        drifted = group.counter("drift_windows_drifted");
-        late = group.counter("drift_rows_late");
+        windows = group.counter("drift_windows_total");
+        drifted = group.counter("drift_windows_drifted_total");
+        late = group.counter("drift_rows_late_total");
         for (String column : columns) {
             group.addGroup("feature", column).gauge("drift_psi", (Gauge<Double>) () -> lastPsi.getOrDefault(column, 0.0));
         }
@@ -193,7 +190,7 @@ public final class DriftWindows extends KeyedProcessFunction<Integer, Row, Row> 
 
     private Reference reference(String model) {
         if (!references.containsKey(model)) {
-            references.put(model, Reference.read(Paths.get(registry, model, "meta.json"), columns, json));
+            references.put(model, Reference.read(registry, model, columns));
         }
         return references.get(model);
     }
@@ -219,23 +216,23 @@ public final class DriftWindows extends KeyedProcessFunction<Integer, Row, Row> 
         }
 
         /** The version's reference, or null (logged once) when it has none: it was saved before drift was measured. */
-        static Reference read(Path meta, String[] columns, ObjectMapper json) {
+        static Reference read(String registry, String model, String[] columns) {
             try {
-                JsonNode reference = json.readTree(Files.readAllBytes(meta)).path("reference");
+                JsonNode reference = ModelMetaFile.read(registry, model).path("reference");
                 double[][] edges = new double[columns.length][];
                 double[][][] shares = new double[columns.length][][];
                 for (int c = 0; c < columns.length; c++) {
                     JsonNode bins = reference.get(columns[c]);
                     if (bins == null) {
-                        LOG.warn("model at {} has no drift reference for {}: retrain it with `skewless train` to measure drift", meta, columns[c]);
+                        LOG.warn("model {} in {} has no drift reference for {}: retrain it with `skewless train` to measure drift", model, registry, columns[c]);
                         return null;
                     }
-                    edges[c] = json.treeToValue(bins.get("edges"), double[].class);
-                    shares[c] = json.treeToValue(bins.get("proportions_by_hour"), double[][].class);
+                    edges[c] = ModelMetaFile.JSON.treeToValue(bins.get("edges"), double[].class);
+                    shares[c] = ModelMetaFile.JSON.treeToValue(bins.get("proportions_by_hour"), double[][].class);
                 }
                 return new Reference(edges, shares);
             } catch (IOException e) {
-                LOG.warn("cannot read the drift reference at {}: {}", meta, e.toString());
+                LOG.warn("cannot read the drift reference of model {} in {}: {}", model, registry, e.toString());
                 return null;
             }
         }

@@ -61,8 +61,10 @@ public final class KafkaInput {
         if (idleMs > 0) {
             strategy = strategy.withIdleness(Duration.ofMillis(idleMs));
         }
-        DataStream<Row> rows = env.fromSource(builder.build(), strategy, "kafka: " + topic).returns(Received.type());
-        return silenceMs > 0 ? SilenceRelease.apply(rows, silenceMs, endOffsetProperties(servers, properties)) : rows;
+        Properties endOffsets = endOffsetProperties(servers, properties);
+        DataStream<Row> rows = PartitionLag.apply(
+            env.fromSource(builder.build(), strategy, "kafka: " + topic).returns(Received.type()), topic, endOffsets);
+        return silenceMs > 0 ? SilenceRelease.apply(rows, silenceMs, endOffsets) : rows;
     }
 
     /** What a consumer that only asks for end offsets needs of the source's: the servers and how to reach them. */
@@ -96,10 +98,10 @@ public final class KafkaInput {
             this.topic = topic;
         }
 
-        /** skewless.topic.<topic>.records_in: every message read, valid or not (dead letters are counted per rule). */
+        /** skewless.topic.<topic>.records_in_total: every message read, valid or not (dead letters are counted per rule). */
         @Override
         public void open(DeserializationSchema.InitializationContext context) {
-            recordsIn = context.getMetricGroup().addGroup("skewless").addGroup("topic", topic).counter("records_in");
+            recordsIn = context.getMetricGroup().addGroup("skewless").addGroup("topic", topic).counter("records_in_total");
         }
 
         @Override

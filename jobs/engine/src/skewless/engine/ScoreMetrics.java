@@ -1,7 +1,5 @@
 package skewless.engine;
 
-import java.nio.file.Files;
-import java.nio.file.Paths;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.HashMap;
@@ -13,7 +11,6 @@ import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.types.Row;
 
@@ -65,8 +62,8 @@ public final class ScoreMetrics extends RichMapFunction<Row, Row> {
     @Override
     public void open(OpenContext context) {
         group = getRuntimeContext().getMetricGroup().addGroup("skewless");
-        out = group.addGroup("topic", topic).counter("records_out");
-        alerts = group.counter("alerts");
+        out = group.addGroup("topic", topic).counter("records_out_total");
+        alerts = group.counter("alerts_total");
         latency = group.histogram("score_latency_ms", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
         group.gauge("alert_rate", (Gauge<Double>) () -> seen == 0 ? 0.0 : (double) recentAlerts / Math.min(seen, RATE_WINDOW));
         group.gauge("model_age_seconds", (Gauge<Double>) () -> serving == null ? 0.0 : (System.currentTimeMillis() - servingCreatedMs) / 1000.0);
@@ -99,13 +96,12 @@ public final class ScoreMetrics extends RichMapFunction<Row, Row> {
     private Counter register(String model) {
         MetricGroup byVersion = group.addGroup("model_version", model);
         byVersion.gauge("serving_model", (Gauge<Integer>) () -> model.equals(serving) ? 1 : 0);
-        return byVersion.counter("scores");
+        return byVersion.counter("scores_total");
     }
 
     private long createdAt(String model) {
         try {
-            String created = new ObjectMapper().readTree(Files.readAllBytes(Paths.get(registry, model, "meta.json")))
-                .path("created_at").asText();
+            String created = ModelMetaFile.read(registry, model).path("created_at").asText();
             return OffsetDateTime.parse(created).toInstant().toEpochMilli();
         } catch (Exception e) {
             return Instant.now().toEpochMilli();

@@ -13,10 +13,7 @@ import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.types.Row;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * The rule that moves event time during silence: when a source subtask has read no record for
@@ -47,7 +44,7 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
     private transient long lastRecordAt;
     private transient boolean everyPartitionRead;
     private transient Map<TopicPartition, Long> nextOffsets;
-    private transient KafkaConsumer<byte[], byte[]> ends;
+    private transient EndOffsets ends;
 
     /** {@code kafka}: the source's consumer properties (servers, security), to ask for end offsets with. */
     public SilenceRelease(long silenceMs, Properties kafka) {
@@ -67,6 +64,7 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
         newest = Long.MIN_VALUE;
         forwarded = Long.MIN_VALUE;
         nextOffsets = new HashMap<>();
+        ends = new EndOffsets(kafka);
         lastRecordAt = getProcessingTimeService().getCurrentProcessingTime();
         schedule(lastRecordAt);
     }
@@ -107,22 +105,16 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
 
     /** Every partition read is read to its end; an unanswered question counts as no. */
     private boolean readToEnd() {
-        try {
-            if (ends == null) {
-                // Instances, not class names: Kafka would load a named class through the thread's context
-                // class loader, which on a cluster is not the job's, and then refuse it as a Deserializer.
-                ends = new KafkaConsumer<>(kafka, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-            }
-            for (Map.Entry<TopicPartition, Long> end : ends.endOffsets(nextOffsets.keySet(), Duration.ofMillis(Math.max(silenceMs, 1000))).entrySet()) {
-                if (nextOffsets.get(end.getKey()) < end.getValue()) {
-                    return false;
-                }
-            }
-            return true;
-        } catch (KafkaException e) {
-            LOG.warn("could not ask the broker for end offsets; event time waits for traffic: {}", e.toString());
+        Map<TopicPartition, Long> answer = ends.of(nextOffsets.keySet(), Duration.ofMillis(Math.max(silenceMs, 1000)));
+        if (answer == null) {
             return false;
         }
+        for (Map.Entry<TopicPartition, Long> end : answer.entrySet()) {
+            if (nextOffsets.get(end.getKey()) < end.getValue()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override
@@ -142,9 +134,7 @@ public class SilenceRelease extends AbstractStreamOperator<Row> implements OneIn
 
     @Override
     public void close() throws Exception {
-        if (ends != null) {
-            ends.close(Duration.ZERO);
-        }
+        ends.close();
         super.close();
     }
 }
