@@ -3,11 +3,15 @@ and that the configuration it implies is what skewless's CLI reads from the two 
 
 from pathlib import Path
 
+import json
+import re
+
 import pyflink.version
 import pytest
 import yaml
 
 from skewless.config import load_settings
+from skewless.prometheus import METRICS, reporter_options
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -40,7 +44,7 @@ def cluster():
 
 
 def test_the_stack_has_kafka_flink_and_redis():
-    assert set(SERVICES) == {"kafka", "redis", "jobmanager", "taskmanager"}
+    assert set(SERVICES) == {"kafka", "redis", "jobmanager", "taskmanager", "prometheus", "grafana"}
     assert SERVICES["kafka"]["image"].startswith("apache/kafka:")
     assert SERVICES["redis"]["image"].startswith("redis:")
     for flink in ("jobmanager", "taskmanager"):
@@ -118,3 +122,40 @@ def test_secrets_come_from_the_environment_and_are_never_frozen(tmp_path):
     settings = settings.model_copy(update={"data_dir": tmp_path})
     frozen = freeze_settings(settings).read_text()
     assert "s3cret" not in frozen and "k3y-material" not in frozen
+
+
+def test_both_flink_containers_serve_metrics_and_prometheus_scrapes_them():
+    scrape = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
+    targets = {t for job in scrape["scrape_configs"] for config in job["static_configs"] for t in config["targets"]}
+    for flink in ("jobmanager", "taskmanager"):
+        properties = {k: str(v) for k, v in _flink_properties(flink).items()}
+        options = {k: v for k, v in properties.items() if k.startswith("metrics.reporter.")}
+        port = options.get("metrics.reporter.prom.port")
+        assert options == reporter_options(port), f"{flink} does not run skewless's Prometheus reporter"
+        assert f"{flink}:{port}" in targets
+    mounts = dict(v.rsplit(":", 2)[:2] for v in SERVICES["prometheus"]["volumes"] if v.startswith("./"))
+    assert mounts["./deploy/prometheus.yml"] == "/etc/prometheus/prometheus.yml"
+    assert _published("prometheus") == {9090} and _published("grafana") == {3000}
+
+
+def test_grafana_is_provisioned_with_a_dashboard_of_published_metrics_only():
+    grafana = SERVICES["grafana"]
+    assert grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD:?"), "no default admin password"
+    mounts = dict(v.rsplit(":", 2)[:2] for v in grafana["volumes"])
+    folders = {container: ROOT / host for host, container in mounts.items()}
+    datasources = yaml.safe_load((folders["/etc/grafana/provisioning"] / "datasources" / "prometheus.yml").read_text())
+    source = datasources["datasources"][0]
+    assert source["type"] == "prometheus" and source["url"] == "http://prometheus:9090"
+    provider = yaml.safe_load((folders["/etc/grafana/provisioning"] / "dashboards" / "skewless.yml").read_text())
+    assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+
+    dashboard = json.loads((folders["/var/lib/grafana/dashboards"] / "skewless.json").read_text())
+    titles = " ".join(p["title"] for p in dashboard["panels"]).lower()
+    for topic in ("throughput", "latency", "freshness", "drift", "model", "lag", "dead letters"):
+        assert topic in titles, f"no {topic} panel"
+    used = set()
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            assert target["datasource"]["uid"] == panel["datasource"]["uid"] == source["uid"]
+            used |= set(re.findall(r"flink_\w+", target["expr"]))
+    assert used and used <= set(METRICS), f"the dashboard reads metrics skewless does not publish: {used - set(METRICS)}"

@@ -27,18 +27,20 @@ from jobs.parity import with_disorder
 from skewless.history import live_batch, load_population
 from skewless.job_status import read_local_job
 from skewless.producer import LiveProducer
+from skewless.prometheus import METRICS, OPERATOR
 from skewless.topics import ensure_topics, read_json
 from tests.cli_helpers import invoke
 from tests.conftest import HISTORY_END_MS, with_own_topics
 from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
-OURS = re.compile(r"^flink_taskmanager_job_task_operator_(?:deserializer_)?skewless_(\w+?)\{(.*)\} (\S+)$")
+OURS = re.compile(r"^(flink_taskmanager_job_task_operator_(?:deserializer_)?skewless_\w+?)\{(.*)\} (\S+)$")
+SHORT = re.compile(r"^flink_taskmanager_job_task_operator_(?:deserializer_)?skewless_")
 LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 
 def _scrape(port: int) -> dict[str, list[tuple[dict[str, str], float]]]:
-    """Our metric families: name -> [(labels, value)]."""
+    """Our metric families: full name -> [(labels, value)]."""
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
     families: dict[str, list[tuple[dict[str, str], float]]] = defaultdict(list)
     for line in body.splitlines():
@@ -115,9 +117,13 @@ def test_the_prometheus_endpoint_serves_every_metric_of_the_loop(running):
 
     def complete():
         families = _scrape(s.metrics.prometheus_port)
-        return families if families.get("drift_windows_total", [({}, 0)])[0][1] > 0 else None
+        closed = families.get(f"{OPERATOR}skewless_drift_windows_total", [({}, 0)])
+        return families if closed[0][1] > 0 else None
 
     families = _wait("a drift window to close", complete)
+
+    assert set(families) == set(METRICS), "the endpoint and the catalogue (skewless.prometheus.METRICS) differ"
+    families = {SHORT.sub("", name): values for name, values in families.items()}
 
     def by(name: str, label: str) -> dict[str, float]:
         return {labels[label]: value for labels, value in families[name]}
