@@ -3,7 +3,8 @@
     python -m bench.feature_catalogue [--seeds 1 2 3]
 
 The catalogue: count, sum and mean of the amount over 1, 7 and 30 days, and the fraud
-label rate over 1, 7 and 30 days, for cards and merchants. Those not declared in
+label rate over 1, 7 and 30 days, for cards and merchants; the distance from the card's
+mean location over 1, 7 and 30 days. Those not declared in
 `udfs.features` yet are the candidates. Per seed, the same honest set-up as
 `bench.model_search` (21 training days with the labels known then; held-out days after
 the label-delay gap, known-compromised cards left out) and today's parameters:
@@ -27,7 +28,7 @@ from tabulate import tabulate
 
 from bench.model_search import BASE, SELECTED, START, TRAIN_DAYS, held_out, held_out_ap, world
 from skewless.generator import DAY_MS, FRAUD_LABEL_DELAY_MEDIAN_MS
-from udfs.features import DAY, ENTITIES, TRANSACTION_INPUTS, Feature, LabelRate, WindowAgg
+from udfs.features import CARD, DAY, ENTITIES, TRANSACTION_INPUTS, Feature, KmFromMean, LabelRate, WindowAgg
 
 RESULTS = Path(__file__).parent / "results"
 HORIZONS_S = (DAY, 7 * DAY, 30 * DAY)
@@ -36,6 +37,7 @@ def catalogue() -> tuple[Feature, ...]:
     declared = {f.name for f in BASE}
     wanted = [WindowAgg(e, "amount", how, w) for e in ENTITIES for how in ("count", "sum", "mean") for w in HORIZONS_S]
     wanted += [LabelRate(e, w) for e in ENTITIES for w in HORIZONS_S]
+    wanted += [KmFromMean(CARD, w) for w in HORIZONS_S]  # a merchant's place is its own: cards only
     return tuple(f for f in wanted if f.name not in declared)
 
 

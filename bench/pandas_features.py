@@ -10,21 +10,43 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from udfs.features import DAY, FEATURES, HOUR, NIGHT_HOURS, Calendar, Feature, LabelRate, PrevTx, Ratio, WindowAgg
+from udfs.features import DAY, FEATURES, HOUR, NIGHT_HOURS, Calendar, Feature, KmFromMean, LabelRate, PrevTx, Ratio, WindowAgg
 from udfs.geo import haversine_km
 
 _ROLLING = {"count": "count", "sum": "sum", "mean": "mean", "max": "max"}
 
 
-def _window(frame: pd.DataFrame, f: WindowAgg) -> pd.Series:
-    ordered = frame.sort_values([f.entity.key, "event_time", "tx_id"], kind="stable")
+def _rolling(frame: pd.DataFrame, key: str, column: str, how: str, window_s: int) -> pd.Series:
+    """`how` of `column` over each row's entity window, closed at both ends, same-millisecond rows as peers."""
+    ordered = frame.sort_values([key, "event_time", "tx_id"], kind="stable")
     stamped = ordered.set_index(pd.to_datetime(ordered["event_time"], unit="ms"))
-    rolled = stamped.groupby(f.entity.key, sort=False)[f.column].rolling(f"{f.window_s}s", closed="both")
-    values = pd.Series(getattr(rolled, _ROLLING[f.how])().to_numpy(), index=ordered.index)
+    rolled = stamped.groupby(key, sort=False)[column].rolling(f"{window_s}s", closed="both")
+    values = pd.Series(getattr(rolled, _ROLLING[how])().to_numpy(), index=ordered.index)
     # pandas ends a window at the row; a time window holds every transaction of that
     # millisecond (Flink's RANGE peers): give same-time rows the last one's value.
-    values = values.groupby([ordered[f.entity.key], ordered["event_time"]], sort=False).transform("last")
+    values = values.groupby([ordered[key], ordered["event_time"]], sort=False).transform("last")
     return values.reindex(frame.index)
+
+
+def _window(frame: pd.DataFrame, f: WindowAgg) -> pd.Series:
+    return _rolling(frame, f.entity.key, f.column, f.how, f.window_s)
+
+
+def _km_from_mean(frame: pd.DataFrame, f: KmFromMean) -> pd.Series:
+    """The mean of the others' micro-degrees: the window's sums less the row's own, as the engine keeps them."""
+    located = frame["lat"].notna() & frame["lon"].notna()
+    micro = frame.assign(
+        located=located.astype("float64"),
+        lat_micro=np.where(located, np.rint(frame["lat"].fillna(0) * 1e6), 0.0),
+        lon_micro=np.where(located, np.rint(frame["lon"].fillna(0) * 1e6), 0.0),
+    )
+    sums = {c: _rolling(micro, f.entity.key, c, "sum", f.window_s) for c in ("located", "lat_micro", "lon_micro")}
+    others = sums["located"] - 1
+    with np.errstate(invalid="ignore", divide="ignore"):  # rows without a place or without others: NaN, masked below
+        lat = (sums["lat_micro"] - micro["lat_micro"]) / others / 1e6
+        lon = (sums["lon_micro"] - micro["lon_micro"]) / others / 1e6
+        km = haversine_km(lat, lon, frame["lat"], frame["lon"])
+    return pd.Series(np.where(located & (others > 0), km, np.nan), index=frame.index)
 
 
 def _previous(frame: pd.DataFrame, f: PrevTx) -> pd.Series:
@@ -81,6 +103,8 @@ def compute(transactions: pd.DataFrame, labels: pd.DataFrame, features: tuple[Fe
             out[f.name] = _calendar(frame, f)
         elif isinstance(f, LabelRate):
             out[f.name] = _label_rate(frame, labels, f)
+        elif isinstance(f, KmFromMean):
+            out[f.name] = _km_from_mean(frame, f)
     for f in features:
         if isinstance(f, Ratio):
             out[f.name] = frame[f.column] / out[f.denominator.name]

@@ -13,7 +13,7 @@ expired rows exactly, in any order, which floating point would not.
 
 from __future__ import annotations
 
-from udfs.features import FEATURES, NIGHT_HOURS, Calendar, Entity, Feature, LabelRate, PrevTx, Ratio, WindowAgg
+from udfs.features import FEATURES, NIGHT_HOURS, Calendar, Entity, Feature, KmFromMean, LabelRate, PrevTx, Ratio, WindowAgg
 
 ENGINE_COLUMNS = ("kind", "tx_id", "cc_num", "merchant_id", "event_ms", "amount_cents", "lat", "lon", "is_fraud")
 """The engine's input row, in its order: transactions (kind 0) and labels (kind 1) in one stream."""
@@ -58,10 +58,13 @@ def _line(feature: Feature, out: dict[Feature, int]) -> str:
         return f"rate {position} {feature.window_s * 1000}"
     if isinstance(feature, Calendar):
         return f"calendar {position} {feature.kind} {NIGHT_HOURS[0]} {NIGHT_HOURS[1]}"
+    if isinstance(feature, KmFromMean):
+        return f"place {position} {feature.window_s * 1000}"
     raise TypeError(f"{feature!r}: no engine line for this kind of feature")
 
 
 def _check(feature: Feature) -> None:
+    """Window aggregates and ratios read the amount; distances read lat and lon, every other kind no field."""
     column = feature.column if isinstance(feature, WindowAgg | Ratio) else NUMERIC_INPUT
     if column != NUMERIC_INPUT:
         raise ValueError(f"{feature.name}: the engine aggregates '{NUMERIC_INPUT}' only, not '{column}'")

@@ -51,7 +51,8 @@ METRICS: dict[str, str] = {
     f"{OPERATOR}skewless_topic_partition_consumer_lag_records": "end offset minus the next offset to read; labels topic, partition",
     f"{OPERATOR}skewless_score_latency_ms": "event time to scored_at, summary over the last 10,000 scores; label quantile",
     f"{OPERATOR}skewless_score_latency_ms_count": "scores in the latency summary",
-    f"{OPERATOR}skewless_feature_view_quantile_feature_freshness_ms": "online_at - event_time of the last 10,000 online rows; labels feature_view, quantile",
+    f"{OPERATOR}skewless_feature_view_quantile_feature_freshness_ms":
+        "online_at - event_time of the last 10,000 online rows; labels feature_view, quantile",
     f"{OPERATOR}skewless_model_version_serving_model": "1 for the version serving, 0 for others seen; label model_version",
     f"{OPERATOR}skewless_model_version_scores_total": "scores per model version; label model_version",
     f"{OPERATOR}skewless_model_age_seconds": "age of the serving model (since it was saved)",

@@ -45,18 +45,25 @@ EXPECTED = {
 # order a1(0) a2,b1(600 s) b2(1200 s) a3(3600 s) a4(3601 s) a5(31 d). T0 is a Thursday
 # 00:00 UTC; a5 falls on Sunday 2026-02-01 00:00 UTC.
 EXPECTED_MORE = {
-    "a1": {"amount_to_mean_card_30d": 1.0, "amount_count_merchant_1h": 1, "hour_of_day": 0, "is_night": 1, "is_weekend": 0},
+    "a1": {"amount_to_mean_card_30d": 1.0, "amount_count_merchant_1h": 1, "hour_of_day": 0, "is_night": 1, "is_weekend": 0,
+           "km_from_mean_card_30d": None},  # no other transaction of the card yet
     "a2": {"kmh_since_prev_card": 3935.75 * 6, "amount_count_card_10min": 2, "amount_sum_card_10min": 30.0,  # a1 exactly 10 min earlier
-           "amount_to_mean_card_30d": 20 / 15, "amount_count_merchant_1h": 3},  # b1 in the same ms counts
-    "a3": {"kmh_since_prev_card": None, "amount_count_card_10min": 1, "amount_count_merchant_1h": 5},  # a1 exactly 1 h earlier
+           "amount_to_mean_card_30d": 20 / 15, "amount_count_merchant_1h": 3,  # b1 in the same ms counts
+           "km_from_mean_card_30d": 3935.75},  # the mean of a1 alone: NYC
+    "a3": {"kmh_since_prev_card": None, "amount_count_card_10min": 1, "amount_count_merchant_1h": 5,  # a1 exactly 1 h earlier
+           "km_from_mean_card_30d": None},  # card not present
     "a4": {"kmh_since_prev_card": None, "amount_count_card_10min": 2, "amount_sum_card_10min": 30.5,
            "amount_count_card_1d": 4, "amount_sum_card_1d": 60.5, "amount_max_card_7d": 30.0, "amount_count_card_30d": 4,
            "amount_to_mean_card_30d": 0.5 / 15.125, "amount_count_merchant_1h": 5, "amount_count_merchant_1d": 6,
-           "amount_mean_merchant_7d": 70.5 / 6},
+           "amount_mean_merchant_7d": 70.5 / 6,
+           "km_from_mean_card_30d": 2026.04},  # from the mean of a1 and a2 (a3 has no place): (37.3825, -96.12485) to LA
     "a5": {"kmh_since_prev_card": 0.0, "amount_count_card_1d": 1, "amount_max_card_7d": 100.0, "amount_count_card_30d": 1,
-           "amount_count_merchant_1d": 1, "hour_of_day": 0, "is_night": 1, "is_weekend": 1},
+           "amount_count_merchant_1d": 1, "hour_of_day": 0, "is_night": 1, "is_weekend": 1,
+           "km_from_mean_card_30d": None},  # a1-a4 are more than 30 days older
+
     "b2": {"kmh_since_prev_card": 343.56 * 6, "amount_count_card_10min": 2, "amount_sum_card_10min": 10.0,
-           "amount_to_mean_card_30d": 4.45 / 5.0, "amount_count_merchant_1h": 4},
+           "amount_to_mean_card_30d": 4.45 / 5.0, "amount_count_merchant_1h": 4,
+           "km_from_mean_card_30d": 343.56},  # the mean of b1 alone: London
 }
 COLUMNS = ["km_since_prev_card", "seconds_since_prev_card", "amount_sum_card_1h", "amount_count_card_1h", "amount_mean_card_30d"]
 

@@ -1,10 +1,9 @@
 """docker-compose.yml, checked without Docker: the services, ports and images it declares,
 and that the configuration it implies is what skewless's CLI reads from the two profiles."""
 
-from pathlib import Path
-
 import json
 import re
+from pathlib import Path
 
 import pyflink.version
 import pytest

@@ -37,6 +37,8 @@ pytestmark = pytest.mark.integration
 OURS = re.compile(r"^(flink_taskmanager_job_task_operator_(?:deserializer_)?skewless_\w+?)\{(.*)\} (\S+)$")
 SHORT = re.compile(r"^flink_taskmanager_job_task_operator_(?:deserializer_)?skewless_")
 LABEL = re.compile(r'(\w+)="([^"]*)"')
+NOT_INHERITED = ("SKEWLESS_", "PYFLINK_", "_PYFLINK", "FLINK_", "HADOOP_CLASSPATH")
+"""The test process's own settings, and what PyFlink sets once it runs a job here (a child would take it for a UDF worker)."""
 
 
 def _scrape(port: int) -> dict[str, list[tuple[dict[str, str], float]]]:
@@ -82,7 +84,7 @@ def running(trained_model):
     config.write_text(yaml.safe_dump(s.model_dump(mode="json")))
     s.stream_status_file.unlink(missing_ok=True)
     log = s.data_dir / "ops-stream.log"
-    env = {name: value for name, value in os.environ.items() if not name.startswith("SKEWLESS_")}
+    env = {name: value for name, value in os.environ.items() if not name.startswith(NOT_INHERITED)}
     process = subprocess.Popen([str(Path(sys.executable).parent / "skewless"), "--config", str(config), "stream"],
                                stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)
     try:

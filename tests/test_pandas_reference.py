@@ -7,7 +7,7 @@ import math
 import pandas as pd
 
 from bench import pandas_features
-from udfs.features import CARD, MERCHANT, LabelRate, PrevTx, WindowAgg
+from udfs.features import CARD, MERCHANT, KmFromMean, LabelRate, PrevTx, WindowAgg
 
 DAY = 86_400_000
 
@@ -41,3 +41,13 @@ def test_label_rate_counts_labels_known_before_the_transaction_within_the_window
     assert rate["x1"] == 1.0  # the label 1 ms earlier counts; the one at the same ms is not yet known
     assert rate["x2"] == 0.0  # exactly 7 days: the label at t is in, the one at t - 1 ms is out
     assert math.isnan(rate["x3"])  # no label in the window: no rate
+
+
+def test_km_from_mean_is_over_the_others_in_the_window_same_millisecond_peers_included():
+    london, paris = (51.5074, -0.1278), (48.8566, 2.3522)
+    tx = _tx([("a", "1", "m", 1.0, *london, 1000), ("b", "1", "m", 1.0, *paris, 1000),
+              ("c", "1", "m", 1.0, None, None, 2000), ("d", "1", "m", 1.0, *paris, 2000 + DAY)])
+    km = pandas_features.compute(tx, NO_LABELS, (KmFromMean(CARD, 86_400),)).set_index("tx_id")["km_from_mean_card_1d"]
+    assert round(km["a"], 2) == round(km["b"], 2) == 343.56  # each one's mean is the other, in the same millisecond
+    assert math.isnan(km["c"])  # card not present
+    assert math.isnan(km["d"])  # a and b are a day and a millisecond older, c has no place: nobody else

@@ -17,7 +17,11 @@ Inclusion of the current transaction, for every feature:
 - label rates (`LabelRate`) EXCLUDE the current transaction and everything not yet
   labelled: only labels with `event_time - window_s <= label_time < event_time` count,
   so a chargeback is used only once it has arrived (no leakage); null with no labels;
-- calendar flags (`Calendar`) use the transaction's own UTC event time.
+- calendar flags (`Calendar`) use the transaction's own UTC event time;
+- distances from the mean location (`KmFromMean`) EXCLUDE the current transaction: the
+  mean is over the entity's other located transactions in the window (closed at both
+  ends, same-millisecond peers included); null when the transaction or all the others
+  have no location.
 
 Transactions in the same millisecond are peers in a time window: each one's window
 holds all of them (a window is a span of time, not a count of rows).
@@ -134,6 +138,30 @@ class LabelRate:
         return f"fraud_rate_{self.entity.name}_{window_label(self.window_s)}"
 
 
+@dataclass(frozen=True)
+class KmFromMean:
+    """Haversine km from the transaction to the mean location of the entity's other transactions in the window.
+
+    Fraud on a stolen card happens far from where the card is used; the previous
+    transaction alone cannot tell once a burst has moved there (the second purchase of a
+    burst is near the first). The mean is of latitudes and longitudes, exact in
+    micro-degrees: the centre of a card's area, not of a sphere (use is within a region).
+    """
+
+    entity: Entity
+    window_s: int
+    description: str = ""
+    dtype: ClassVar[DType] = "float64"
+
+    def __post_init__(self) -> None:
+        if self.window_s <= 0:
+            raise ValueError(f"{self.name}: window_s must be positive, got {self.window_s}")
+
+    @property
+    def name(self) -> str:
+        return f"km_from_mean_{self.entity.name}_{window_label(self.window_s)}"
+
+
 NIGHT_HOURS = (0, 5)
 """UTC hours [first, last] counted as night."""
 
@@ -152,7 +180,7 @@ class Calendar:
         return self.kind
 
 
-Feature = WindowAgg | PrevTx | Ratio | LabelRate | Calendar
+Feature = WindowAgg | PrevTx | Ratio | LabelRate | Calendar | KmFromMean
 
 MINUTE, HOUR, DAY = 60, 3_600, 86_400
 _CARD_MEAN_30D = WindowAgg(CARD, "amount", "mean", 30 * DAY, "Card mean amount over 30 days")
@@ -161,6 +189,7 @@ FEATURES: tuple[Feature, ...] = (
     PrevTx(CARD, "km", "Haversine km from the card's previous transaction"),
     PrevTx(CARD, "seconds", "Seconds since the card's previous transaction"),
     PrevTx(CARD, "kmh", "Implied speed from the card's previous transaction"),
+    KmFromMean(CARD, 30 * DAY, "Haversine km from the mean location of the card's other transactions over 30 days"),
     WindowAgg(CARD, "amount", "count", 10 * MINUTE, "Card transactions over the last 10 minutes"),
     WindowAgg(CARD, "amount", "sum", 10 * MINUTE, "Card spend over the last 10 minutes"),
     WindowAgg(CARD, "amount", "count", HOUR, "Card transactions over the last hour"),
@@ -197,6 +226,8 @@ def includes_current(feature: Feature) -> str:
         return "yes (numerator and window)"
     if isinstance(feature, LabelRate):
         return f"no; labels that arrived before it, within {window_label(feature.window_s)}"
+    if isinstance(feature, KmFromMean):
+        return f"no; the mean of the others located within {window_label(feature.window_s)}"
     return "its own event time"
 
 

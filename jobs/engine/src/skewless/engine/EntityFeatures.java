@@ -28,6 +28,7 @@ public class EntityFeatures extends KeyedProcessFunction<String, Row, Row> {
     private static final double EARTH_RADIUS_KM = 6371.0088;
     private static final long HOUR_MS = 3_600_000L;
     private static final long DAY_MS = 86_400_000L;
+    private static final double MICRO = 1e6;
 
     private final Spec spec;
     private final TypeInformation<Row> rowType;
@@ -92,11 +93,26 @@ public class EntityFeatures extends KeyedProcessFunction<String, Row, Row> {
                 h.transactions.evict(w, time - spec.windowsMs.get(w));
             }
         }
+        if (spec.usesPlaces()) {
+            for (Row row : transactions) {
+                Double lat = (Double) row.getField(Events.LAT);
+                Double lon = (Double) row.getField(Events.LON);
+                if (lat != null && lon != null) {
+                    h.latitudes.append(time, micro(lat));
+                    h.longitudes.append(time, micro(lon));
+                }
+            }
+            for (int w = 0; w < spec.placeWindowsMs.size(); w++) {
+                h.latitudes.evict(w, time - spec.placeWindowsMs.get(w));
+                h.longitudes.evict(w, time - spec.placeWindowsMs.get(w));
+            }
+        }
         for (int w = 0; w < spec.rateWindowsMs.size(); w++) {
             h.labels.evict(w, time - spec.rateWindowsMs.get(w) + 1);
         }
         for (Row row : transactions) {
             setWindows(row, h);
+            setPlaces(row, h);
             setRates(row, h);
             setPrevious(row, time, h);
             setRatios(row);
@@ -129,6 +145,32 @@ public class EntityFeatures extends KeyedProcessFunction<String, Row, Row> {
             }
             row.setField(Events.FEATURES + agg.out, value);
         }
+    }
+
+    /**
+     * Km from the mean location of the entity's other located transactions in the window (those of
+     * the same millisecond included); null when this one, or every other, has no location. The mean
+     * is of micro-degrees, so adding and expiring rows is exact in any order.
+     */
+    private void setPlaces(Row row, History h) {
+        Double lat = (Double) row.getField(Events.LAT);
+        Double lon = (Double) row.getField(Events.LON);
+        for (Spec.Item place : spec.places) {
+            int w = (int) place.a;
+            long others = h.latitudes.count(w) - 1;
+            Double value = null;
+            if (lat != null && lon != null && others > 0) {
+                double meanLat = (h.latitudes.sums[w] - micro(lat)) / (double) others / MICRO;
+                double meanLon = (h.longitudes.sums[w] - micro(lon)) / (double) others / MICRO;
+                value = haversineKm(meanLat, meanLon, lat, lon);
+            }
+            row.setField(Events.FEATURES + place.out, value);
+        }
+    }
+
+    /** Degrees to whole micro-degrees, half to even (numpy's rint, as the pandas reference rounds). */
+    private static long micro(double degrees) {
+        return (long) Math.rint(degrees * MICRO);
     }
 
     private void setRates(Row row, History h) {

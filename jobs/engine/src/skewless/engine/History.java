@@ -2,11 +2,14 @@ package skewless.engine;
 
 /**
  * One entity's state: its transactions inside the longest window, its labels inside the longest
- * label window, and its previous transaction. A Flink POJO, like {@link Buffer}.
+ * label window, the locations of its located transactions (micro-degrees, exact sums) inside the
+ * longest place window, and its previous transaction. A Flink POJO, like {@link Buffer}.
  */
 public class History {
     public Buffer transactions;
     public Buffer labels;
+    public Buffer latitudes;
+    public Buffer longitudes;
     public boolean hasPrevious;
     public long previousTime;
     public double previousLat = Double.NaN;
@@ -18,6 +21,8 @@ public class History {
         History h = new History();
         h.transactions = Buffer.forWindows(spec.windowsMs.size());
         h.labels = Buffer.forWindows(spec.rateWindowsMs.size());
+        h.latitudes = Buffer.forWindows(spec.placeWindowsMs.size());
+        h.longitudes = Buffer.forWindows(spec.placeWindowsMs.size());
         return h;
     }
 }

@@ -10,7 +10,9 @@ import java.util.List;
  * <p>The text form is one line per item, tokens separated by spaces:
  * {@code key <field>}, {@code window <out> <count|sum|mean|max> <window_ms>},
  * {@code prev <out> <km|seconds|kmh>}, {@code ratio <out> <denominator out>},
- * {@code rate <out> <window_ms>}, {@code calendar <out> <hour_of_day|is_night|is_weekend> <first> <last>}.
+ * {@code rate <out> <window_ms>}, {@code calendar <out> <hour_of_day|is_night|is_weekend> <first> <last>},
+ * {@code place <out> <window_ms>} (km from the entity's mean location over the window; {@code a} is
+ * the index of that window in {@link #placeWindowsMs}).
  * {@code out} is the feature's position in the output row's feature block.
  */
 public final class Spec implements Serializable {
@@ -54,6 +56,8 @@ public final class Spec implements Serializable {
     final List<Long> rateWindowsMs = new ArrayList<>();
     final List<Integer> rateOuts = new ArrayList<>();
     final List<Item> calendars = new ArrayList<>();
+    final List<Long> placeWindowsMs = new ArrayList<>();
+    final List<Item> places = new ArrayList<>();
 
     public static Spec parse(String text) {
         Spec spec = new Spec();
@@ -67,7 +71,7 @@ public final class Spec implements Serializable {
                     spec.keyField = Integer.parseInt(t[1]);
                     break;
                 case "window":
-                    spec.aggs.add(new Agg(Integer.parseInt(t[1]), t[2], spec.windowIndex(Long.parseLong(t[3]))));
+                    spec.aggs.add(new Agg(Integer.parseInt(t[1]), t[2], indexIn(spec.windowsMs, Long.parseLong(t[3]))));
                     break;
                 case "prev":
                     spec.prevs.add(new Item(Integer.parseInt(t[1]), t[2], 0, 0));
@@ -78,6 +82,9 @@ public final class Spec implements Serializable {
                 case "rate":
                     spec.rateOuts.add(Integer.parseInt(t[1]));
                     spec.rateWindowsMs.add(Long.parseLong(t[2]));
+                    break;
+                case "place":
+                    spec.places.add(new Item(Integer.parseInt(t[1]), "place", indexIn(spec.placeWindowsMs, Long.parseLong(t[2])), 0));
                     break;
                 case "calendar":
                     spec.calendars.add(new Item(Integer.parseInt(t[1]), t[2], Long.parseLong(t[3]), Long.parseLong(t[4])));
@@ -92,13 +99,14 @@ public final class Spec implements Serializable {
         return spec;
     }
 
-    private int windowIndex(long windowMs) {
-        int i = windowsMs.indexOf(windowMs);
+    /** The position of a window among the distinct ones, added if new: features of one window share its sums. */
+    private static int indexIn(List<Long> windows, long windowMs) {
+        int i = windows.indexOf(windowMs);
         if (i >= 0) {
             return i;
         }
-        windowsMs.add(windowMs);
-        return windowsMs.size() - 1;
+        windows.add(windowMs);
+        return windows.size() - 1;
     }
 
     boolean usesLabels() {
@@ -107,5 +115,9 @@ public final class Spec implements Serializable {
 
     boolean usesHistory() {
         return !windowsMs.isEmpty();
+    }
+
+    boolean usesPlaces() {
+        return !placeWindowsMs.isEmpty();
     }
 }
