@@ -12,10 +12,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
@@ -25,9 +23,9 @@ from skewless.history import live_batch, load_population
 from skewless.producer import LiveProducer
 from skewless.topics import ensure_topics, read_json, topic_names
 from tests.conftest import with_own_topics
+from tests.processes import SKEWLESS, user_shell_env
 
 pytestmark = pytest.mark.integration
-SKEWLESS = str(Path(sys.executable).parent / "skewless")
 
 
 def _isolated(s: Settings, name: str) -> Settings:
@@ -37,9 +35,7 @@ def _isolated(s: Settings, name: str) -> Settings:
 
 
 def _start(s: Settings, *args: str) -> subprocess.Popen:
-    # A user's shell: what finds programs and Java, none of what earlier in-process jobs and clusters left behind.
-    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "JAVA_HOME") if os.environ.get(k)}
-    env |= {"SKEWLESS_DATA_DIR": str(s.data_dir), "SKEWLESS_FEATURE_REPO": str(s.feature_repo),
+    env = user_shell_env() | {"SKEWLESS_DATA_DIR": str(s.data_dir), "SKEWLESS_FEATURE_REPO": str(s.feature_repo),
             "SKEWLESS_KAFKA__BOOTSTRAP_SERVERS": s.kafka.bootstrap_servers,
             "SKEWLESS_KAFKA__CONSUMER_GROUP": s.kafka.consumer_group,
             # Labels stay silent while the test waits for checkpoints; idle label partitions would then miss

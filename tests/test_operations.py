@@ -9,15 +9,12 @@ value a user would believe, and `skewless status --output json` must show the sa
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 import yaml
@@ -32,13 +29,12 @@ from skewless.topics import ensure_topics, read_json
 from tests.cli_helpers import invoke
 from tests.conftest import HISTORY_END_MS, with_own_topics
 from tests.ports import free_port
+from tests.processes import SKEWLESS, user_shell_env
 
 pytestmark = pytest.mark.integration
 OURS = re.compile(r"^(flink_taskmanager_job_task_operator_(?:deserializer_)?skewless_\w+?)\{(.*)\} (\S+)$")
 SHORT = re.compile(r"^flink_taskmanager_job_task_operator_(?:deserializer_)?skewless_")
 LABEL = re.compile(r'(\w+)="([^"]*)"')
-NOT_INHERITED = ("SKEWLESS_", "PYFLINK_", "_PYFLINK", "FLINK_", "HADOOP_CLASSPATH")
-"""The test process's own settings, and what PyFlink sets once it runs a job here (a child would take it for a UDF worker)."""
 
 
 def _scrape(port: int) -> dict[str, list[tuple[dict[str, str], float]]]:
@@ -84,9 +80,8 @@ def running(trained_model):
     config.write_text(yaml.safe_dump(s.model_dump(mode="json")))
     s.stream_status_file.unlink(missing_ok=True)
     log = s.data_dir / "ops-stream.log"
-    env = {name: value for name, value in os.environ.items() if not name.startswith(NOT_INHERITED)}
-    process = subprocess.Popen([str(Path(sys.executable).parent / "skewless"), "--config", str(config), "stream"],
-                               stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)
+    process = subprocess.Popen([SKEWLESS, "--config", str(config), "stream"],
+                               stdout=log.open("w"), stderr=subprocess.STDOUT, env=user_shell_env())
     try:
         _wait("the job to say where its REST API is", lambda: read_local_job(s) or process.poll() is not None)
         assert process.poll() is None, f"skewless stream exited: {log.read_text()[-2000:]}"
