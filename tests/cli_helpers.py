@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+from typing import Any
 
 import yaml
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from cli.main import cli
 from skewless.config import Settings
 
 
 def invoke(settings: Settings, *args: str) -> str:
+    """What a user sees (stdout and stderr) of the CLI reading exactly `settings`."""
+    return _run(settings, *args).output
+
+
+def invoke_json(settings: Settings, *args: str) -> Any:
+    """The JSON a command prints: its stdout only, so a library's warning on stderr cannot garble it."""
+    return json.loads(_run(settings, *args).stdout)
+
+
+def _run(settings: Settings, *args: str) -> Result:
     """The CLI reads exactly `settings` (as a config file), whatever the caller changed in them."""
     text = yaml.safe_dump(settings.model_dump(mode="json"))
     config = settings.data_dir / f"test-settings-{hashlib.sha256(text.encode()).hexdigest()[:12]}.yaml"
@@ -23,4 +35,4 @@ def invoke(settings: Settings, *args: str) -> str:
     env["SKEWLESS_CONFIG"] = str(config)
     result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return result.output
+    return result

@@ -10,7 +10,6 @@ its intensity the first hour holds about 45 testing transactions among 285 (PSI
 
 from __future__ import annotations
 
-import json
 import shutil
 import threading
 import time
@@ -31,7 +30,7 @@ from skewless.history import write_frames
 from skewless.learner import Learner
 from skewless.model_updates import ensure_update_key
 from skewless.topics import ensure_topics, read_json
-from tests.cli_helpers import invoke
+from tests.cli_helpers import invoke_json
 from tests.conftest import with_own_topics
 
 pytestmark = pytest.mark.integration
@@ -91,7 +90,7 @@ def test_psi_crosses_the_threshold_in_the_first_window_of_card_testing_and_in_no
         first = windows[SHIFT_MS]
         assert first["drifted"] and max(first["top_psi"], first["score_psi"]) > s.drift.threshold, first
 
-        shown = json.loads(invoke(s, "--output", "json", "drift", "--last", "3"))  # the CLI reads the same topic
+        shown = invoke_json(s, "--output", "json", "drift", "--last", "3")  # the CLI reads the same topic
         starts = [w["window_start"] for w in shown]
         assert len(shown) == 3 and starts == sorted(starts) and starts[-1] == max(windows)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 import numpy as np
@@ -19,7 +18,7 @@ from skewless.history import LABELS_FILE, TRANSACTIONS_FILE, live_batch, load_po
 from skewless.producer import LiveProducer, true_end_offsets
 from skewless.schema import normalise_transactions, read_table
 from skewless.topics import ensure_topics, read_json, read_records
-from tests.cli_helpers import invoke
+from tests.cli_helpers import invoke_json
 from tests.conftest import HISTORY_END_MS
 from udfs.features import CARD, FEATURES, LabelRate, feature_names, model_inputs
 
@@ -29,7 +28,7 @@ pytestmark = pytest.mark.integration
 def test_status_sees_the_running_stack(trained_model):
     trained = trained_model
     ensure_topics(trained)
-    status = json.loads(invoke(trained, "--output", "json", "status"))
+    status = invoke_json(trained, "--output", "json", "status")
     assert " up " in status["broker"]
     assert "fraud-scores" in status["topics"].split(", ")
     assert status["model"] == "v1" and status["feast registry"] == "applied"

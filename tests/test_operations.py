@@ -26,7 +26,7 @@ from skewless.job_status import read_local_job
 from skewless.producer import LiveProducer
 from skewless.prometheus import METRICS, OPERATOR
 from skewless.topics import ensure_topics, read_json
-from tests.cli_helpers import invoke
+from tests.cli_helpers import invoke, invoke_json
 from tests.conftest import HISTORY_END_MS, with_own_topics
 from tests.ports import free_port
 from tests.processes import SKEWLESS, user_shell_env
@@ -85,7 +85,7 @@ def running(trained_model):
     try:
         _wait("the job to say where its REST API is", lambda: read_local_job(s) or process.poll() is not None)
         assert process.poll() is None, f"skewless stream exited: {log.read_text()[-2000:]}"
-        _wait("the job to run", lambda: json.loads(invoke(s, "--output", "json", "status"))["stream"]["state"] == "RUNNING")
+        _wait("the job to run", lambda: invoke_json(s, "--output", "json", "status")["stream"]["state"] == "RUNNING")
         transactions, labels = live_batch(load_population(s), count=300, rate=2, seed=21, start_ms=HISTORY_END_MS + 7_200_000)
         producer = LiveProducer(s)
         producer.replay(with_disorder(transactions, "event_time", 0, 0), with_disorder(labels, "label_time", 0, 0))
@@ -159,7 +159,7 @@ def test_status_shows_the_running_job_then_that_it_stopped(running):
 
     def with_dead_letters():
         """Flink's REST API refreshes a job's metrics every 10 s (metrics.fetcher.update-interval)."""
-        status = json.loads(invoke(s, "--output", "json", "status"))
+        status = invoke_json(s, "--output", "json", "status")
         return status if len(status["stream"]["dead letters"]) == 2 else None
 
     status = _wait("status to show the dead letters", with_dead_letters, timeout_s=60)
@@ -179,4 +179,4 @@ def test_status_shows_the_running_job_then_that_it_stopped(running):
 
     process.send_signal(signal.SIGINT)
     process.wait(timeout=60)
-    assert json.loads(invoke(s, "--output", "json", "status"))["stream"]["state"] == "NOT RUNNING"
+    assert invoke_json(s, "--output", "json", "status")["stream"]["state"] == "NOT RUNNING"

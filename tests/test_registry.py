@@ -1,4 +1,3 @@
-import json
 import multiprocessing
 from pathlib import Path
 
@@ -52,18 +51,18 @@ def test_no_model_yet(tmp_path):
 
 def test_models_commands_list_promote_and_roll_back(tmp_path):
     from skewless.config import load_settings
-    from tests.cli_helpers import invoke
+    from tests.cli_helpers import invoke, invoke_json
 
     settings = load_settings(environ={}, overrides={"data_dir": tmp_path, "kafka": {"bootstrap_servers": "127.0.0.1:1"}})
     reg, names = Registry(settings.models_dir), list(model_inputs())
     reg.save(_booster(len(names)), names, {"rows": 200}, {"average_precision": 0.5})
     reg.save(_booster(len(names)), names, {"rows": 300}, {"average_precision": 0.6})
-    listed = json.loads(invoke(settings, "--output", "json", "models", "list"))
+    listed = invoke_json(settings, "--output", "json", "models", "list")
     assert [(m["version"], m["current"], m["parent"]) for m in listed] == [("v1", "", ""), ("v2", "*", "v1")]
     rolled = invoke(settings, "models", "rollback")
     assert "rolled back from v2 to v1" in rolled and "no running stream job was told" in rolled  # no broker here
     assert reg.current() == "v1"
-    assert json.loads(invoke(settings, "models", "show"))["version"] == "v1"
+    assert invoke_json(settings, "models", "show")["version"] == "v1"
     invoke(settings, "models", "promote", "v2")
     assert reg.current() == "v2"
     (tmp_path / "models" / "v1" / MODEL_FILE).write_bytes(b"tampered")
