@@ -24,11 +24,12 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from models.scoring import Scorer
 from skewless.config import Settings
 from skewless.feast_store import OnlineWriter
-from udfs.features import FEATURES, NIGHT_HOURS, Calendar, LabelRate, PrevTx, Ratio, WindowAgg, model_inputs
+from udfs.features import FEATURES, NIGHT_HOURS, Calendar, KmFromMean, LabelRate, PrevTx, Ratio, WindowAgg, model_inputs
 from udfs.geo import haversine_km
 
 _WINDOWS = [f for f in FEATURES if isinstance(f, WindowAgg)]
 _RATES = [f for f in FEATURES if isinstance(f, LabelRate)]
+_PLACES = [f for f in FEATURES if isinstance(f, KmFromMean)]
 _KEYS = ("cc_num", "merchant_id")
 
 
@@ -58,6 +59,31 @@ class _Window:
             self.total -= self.rows.popleft()[1]
 
 
+@dataclass
+class _Places:
+    """One card's located transactions in one window: a deque and running sums of latitude and longitude."""
+
+    size_ms: int
+    rows: deque = field(default_factory=deque)
+    lat: float = 0.0
+    lon: float = 0.0
+
+    def add(self, t: int, lat: float, lon: float) -> None:
+        self.rows.append((t, lat, lon))
+        self.lat += lat
+        self.lon += lon
+
+    def expire(self, oldest: int) -> None:
+        while self.rows and self.rows[0][0] < oldest:
+            _, lat, lon = self.rows.popleft()
+            self.lat -= lat
+            self.lon -= lon
+
+    def mean_of_others(self, lat: float, lon: float) -> tuple[float, float]:
+        others = len(self.rows) - 1
+        return ((self.lat - lat) / others, (self.lon - lon) / others) if others > 0 else (np.nan, np.nan)
+
+
 class PlainFeatures:
     """Incremental features in plain Python, one transaction at a time."""
 
@@ -66,6 +92,7 @@ class PlainFeatures:
                         for key in _KEYS}
         self.labels = defaultdict(lambda: {f: _Window(f.window_s * 1000) for f in _RATES})
         self.previous: dict[str, tuple[int, float, float]] = {}
+        self.places = defaultdict(lambda: {f: _Places(f.window_s * 1000) for f in _PLACES})
 
     def label(self, record: dict) -> None:
         """Labels arrive at their label time: every label read so far is known to the next transaction."""
@@ -83,6 +110,12 @@ class PlainFeatures:
         for f, window in self.labels[tx["merchant_id"]].items():
             window.expire(t - window.size_ms)
             row[f.name] = window.total / len(window.rows) if window.rows else None
+        for f, places in self.places[tx["cc_num"]].items():
+            places.expire(t - places.size_ms)
+            row[f"_mean_{f.name}"] = (np.nan, np.nan)
+            if tx["lat"] is not None and tx["lon"] is not None:
+                places.add(t, tx["lat"], tx["lon"])
+                row[f"_mean_{f.name}"] = places.mean_of_others(tx["lat"], tx["lon"])
         prev = self.previous.get(tx["cc_num"])
         row["_prev"] = prev
         self.previous[tx["cc_num"]] = (t, tx["lat"], tx["lon"])
@@ -97,8 +130,11 @@ class PlainFeatures:
         return row
 
 
-def _with_previous(frame: pd.DataFrame, lats: np.ndarray, lons: np.ndarray) -> pd.DataFrame:
-    """Distance, gap and speed from the previous transaction, vectorised over the batch."""
+def _with_distances(frame: pd.DataFrame, lats: np.ndarray, lons: np.ndarray) -> pd.DataFrame:
+    """Distance, gap and speed from the previous transaction, and distance from the card's mean place, vectorised."""
+    for f in _PLACES:
+        mean = np.array(frame.pop(f"_mean_{f.name}").tolist(), dtype=float).reshape(-1, 2)
+        frame[f.name] = haversine_km(mean[:, 0], mean[:, 1], lats, lons)
     prev = frame.pop("_prev")
     has = prev.notna().to_numpy()
     p = np.array([x if x is not None else (np.nan, np.nan, np.nan) for x in prev], dtype=float).reshape(-1, 3)
@@ -137,7 +173,7 @@ def drain(settings: Settings, start: dict[str, dict[int, int]], count: int, idle
         if not batch:
             continue
         frame = pd.DataFrame([features.transaction(tx) for tx in batch])
-        frame = _with_previous(frame, np.array([tx["lat"] if tx["lat"] is not None else np.nan for tx in batch], dtype=float),
+        frame = _with_distances(frame, np.array([tx["lat"] if tx["lat"] is not None else np.nan for tx in batch], dtype=float),
                                np.array([tx["lon"] if tx["lon"] is not None else np.nan for tx in batch], dtype=float))
         scores = scorer.score(frame)
         writer.write(frame)
