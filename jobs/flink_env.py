@@ -67,6 +67,7 @@ def _jvm_environment(settings: Settings) -> None:
 
 
 def free_port() -> int:
+    """A free TCP port on 127.0.0.1: for the local REST API, and for the servers tests start (broker, Flink, Redis)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from jobs.flink_env import free_port
 from skewless.broker import EmbeddedBroker
 from skewless.config import Settings, load_settings
 from skewless.model_updates import ensure_update_key
-from tests.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,6 +9,7 @@ from collections import Counter
 import pandas as pd
 import pytest
 
+from jobs.flink_env import free_port
 from skewless.cluster import start_cluster, stop_cluster
 from skewless.flink_rest import FlinkRest
 from skewless.history import live_batch, load_population
@@ -16,7 +17,6 @@ from skewless.producer import LiveProducer
 from skewless.topics import ensure_topics, read_json
 from tests.cli_helpers import invoke
 from tests.conftest import with_own_topics
-from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 MARGIN_MS = 3_000

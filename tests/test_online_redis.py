@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jobs.flink_env import free_port
 from skewless.config import Settings
 from skewless.feast_store import OnlineWriter, apply_definitions, read_online
-from tests.ports import free_port
 from udfs.features import CARD, MERCHANT, feature_names, features_of
 
 pytestmark = pytest.mark.integration

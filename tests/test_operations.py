@@ -20,6 +20,7 @@ import pytest
 import yaml
 from kafka import KafkaProducer
 
+from jobs.flink_env import free_port
 from jobs.parity import with_disorder
 from skewless.history import live_batch, load_population
 from skewless.job_status import read_local_job
@@ -28,7 +29,6 @@ from skewless.prometheus import METRICS, OPERATOR
 from skewless.topics import ensure_topics, read_json
 from tests.cli_helpers import invoke, invoke_json
 from tests.conftest import HISTORY_END_MS, with_own_topics
-from tests.ports import free_port
 from tests.processes import SKEWLESS, user_shell_env
 
 pytestmark = pytest.mark.integration

@@ -62,6 +62,11 @@ def window_label(window_s: int) -> str:
     raise ValueError(f"window_s must be a whole number of seconds, got {window_s}")
 
 
+def _check_window(name: str, window_s: int) -> None:
+    if window_s <= 0:
+        raise ValueError(f"{name}: window_s must be positive, got {window_s}")
+
+
 @dataclass(frozen=True)
 class WindowAgg:
     """An aggregate of `column` over the entity's transactions in the last `window_s` seconds."""
@@ -73,8 +78,7 @@ class WindowAgg:
     description: str = ""
 
     def __post_init__(self) -> None:
-        if self.window_s <= 0:
-            raise ValueError(f"{self.name}: window_s must be positive, got {self.window_s}")
+        _check_window(self.name, self.window_s)
         if self.how not in ("count", "sum", "mean", "max"):
             raise ValueError(f"{self.column}: unknown aggregation '{self.how}'")
 
@@ -154,8 +158,7 @@ class KmFromMean:
     dtype: ClassVar[DType] = "float64"
 
     def __post_init__(self) -> None:
-        if self.window_s <= 0:
-            raise ValueError(f"{self.name}: window_s must be positive, got {self.window_s}")
+        _check_window(self.name, self.window_s)
 
     @property
     def name(self) -> str:

@@ -1,9 +1,0 @@
-"""A free TCP port on 127.0.0.1 for a server a test starts (broker, Flink REST, Redis)."""
-
-import socket
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
