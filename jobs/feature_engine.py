@@ -23,6 +23,7 @@ from pyflink.java_gateway import get_gateway
 from pyflink.table import StreamTableEnvironment, Table
 from pyflink.table.expressions import col
 
+from jobs.checkpoint_marks import MARK_FIELD, with_marks
 from jobs.event_time import LABELS_VIEW, TRANSACTIONS_VIEW
 from jobs.feature_spec import ENGINE_COLUMNS, engine_outputs, engine_spec
 from udfs.features import FEATURES, Feature
@@ -100,12 +101,18 @@ def feature_stream(events: DataStream, features: tuple[Feature, ...] = FEATURES)
 
 
 def feature_table(
-    t_env: StreamTableEnvironment, events: DataStream, features: tuple[Feature, ...] = FEATURES, emit_after_ms: int | None = None,
+    t_env: StreamTableEnvironment, events: DataStream, features: tuple[Feature, ...] = FEATURES,
+    emit_after_ms: int | None = None, marked: bool = False,
 ) -> Table:
     """One row per on-time transaction with `output_columns(features)`.
 
     `emit_after_ms` keeps only transactions after that event time: a stream job reads a
     history first to fill its windows (a bootstrap) and emits only what comes after.
+    `marked`: with the checkpoint marks the scoring step ties its writes to (`jobs.checkpoint_marks`).
     """
-    rows = t_env.from_data_stream(feature_stream(events, features))
-    return rows if emit_after_ms is None else rows.where(col("event_time") > emit_after_ms)
+    stream = feature_stream(events, features)
+    rows = t_env.from_data_stream(with_marks(stream) if marked else stream)
+    if emit_after_ms is None:
+        return rows
+    kept = col("event_time") > emit_after_ms
+    return rows.where(kept | col(MARK_FIELD).is_not_null if marked else kept)

@@ -4,7 +4,8 @@ A vectorised (pandas) map: Flink hands over a batch of feature rows, the batch i
 scored in one call and one score row per input row comes back. Per-row Python would
 cost ~4x the throughput (docs/stack.md). The batch goes to Feast's online store and the
 served-features log behind the score (write-behind, `OnlineWriteBehind`): the score
-never waits for the store.
+never waits for the store, except at a checkpoint barrier (`jobs.checkpoint_marks`),
+where both are brought up to date and a pending model update takes over.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, ScalarFunction, udf
 
 import jobs.python_worker  # noqa: F401  (quiets the worker's benign shutdown error)
-from jobs.feature_spec import output_columns
+from jobs.checkpoint_marks import MARK_FIELD, Mark, ServingVersions
+from jobs.feature_spec import output_columns, output_types
+from jobs.served_log import ServedLog
 from models.policy import serving_rule
 from models.scoring import Scorer
 from skewless.config import Settings
-from skewless.feast_store import OnlineWriteBehind, ServedLog, feature_view_name
+from skewless.feast_store import OnlineWriteBehind, feature_view_name
 from skewless.model_updates import ModelFollower
 from udfs.features import ENTITIES, FEATURES, TRANSACTION_INPUTS, features_of, model_inputs
 
@@ -44,6 +47,9 @@ SCORE_FIELDS = (
 
 `decision` is 1 when the score reaches the threshold of the decision rule named in `policy`
 (`models.policy.serving_rule`: the model's stored rule unless the settings override it)."""
+INPUT_COLUMNS = (*output_columns(), MARK_FIELD)
+"""The scoring step's input: the engine's rows, then the mark field (null but on marks)."""
+_INTEGER_COLUMNS = {name: "int64" for name, sql in output_types().items() if sql == "BIGINT"}
 SCORE_ROW = DataTypes.ROW([DataTypes.FIELD(name, dtype) for name, dtype in SCORE_FIELDS])
 
 
@@ -78,20 +84,29 @@ class Freshness:
 
 
 class ScoreAndServe(ScalarFunction):
+    """Scores, decides and serves each row; ties the online store, the served log and the model to checkpoints.
+
+    A mark row (`jobs.checkpoint_marks`) comes out as a row with a null `tx_id`, which the
+    job drops after this step.
+    """
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     def open(self, function_context: FunctionContext) -> None:
         loaded_at = int(time.time() * 1000)
         self.scorer = Scorer.from_registry(self.settings.models_dir)
+        self.next_scorer: Scorer | None = None
         self.follower = ModelFollower(self.settings, loaded_at, self._switch)
         self.served = ServedLog(self.settings)
+        self.versions = ServingVersions(self.settings)
         self.freshness = Freshness(function_context.get_metric_group().add_group("skewless"))
         self.online = OnlineWriteBehind(self.settings, self._written)
 
     def _switch(self, scorer: Scorer) -> None:
-        """Called from the follower thread: one reference assignment, so a bundle sees one model."""
-        self.scorer = scorer
+        """Called from the follower thread: the model takes over at the next barrier, so a replay from the
+        checkpoint before it is scored by the version that scored it first."""
+        self.next_scorer = scorer
 
     def _written(self, rows: pd.DataFrame, online_at: int) -> None:
         """Called from the writer thread: `online_at - event_time` is the feature freshness."""
@@ -100,8 +115,25 @@ class ScoreAndServe(ScalarFunction):
 
     def eval(self, rows: pd.DataFrame) -> pd.DataFrame:
         """`rows` arrive positionally: the planner renames computed columns ($7, f0, ...)."""
-        scorer = self.scorer  # the whole bundle is scored, and labelled, by this one version
-        rows = rows.set_axis(list(output_columns()), axis="columns")
+        rows = rows.set_axis(list(INPUT_COLUMNS), axis="columns")
+        marks = rows.pop(MARK_FIELD)
+        if marks.isna().all():
+            return self._score(rows)
+        data = rows[marks.isna()].astype(_INTEGER_COLUMNS)  # a mark's nulls made them floats
+        parts, before = [], -1
+        for at in np.flatnonzero(marks.notna().to_numpy()):  # a mark ends its batch, but nothing here relies on it
+            parts.append(self._score(data[(data.index > before) & (data.index < at)]))
+            self._mark(Mark.parse(marks.iat[at]))
+            before = at
+        parts.append(self._score(data[data.index > before]))
+        scored = [part for part in parts if part is not None]
+        out = pd.concat(scored) if scored else pd.DataFrame(columns=[name for name, _ in SCORE_FIELDS])
+        return out.reindex(rows.index)  # a mark comes out as a row of nulls
+
+    def _score(self, rows: pd.DataFrame) -> pd.DataFrame | None:
+        if rows.empty:
+            return None
+        scorer = self.scorer  # the whole batch is scored, and labelled, by this one version
         scores = scorer.score(rows)
         scoring = self.settings.scoring
         policy, threshold = serving_rule(scorer.meta.decision, scoring.override_threshold, scoring.threshold)
@@ -114,10 +146,24 @@ class ScoreAndServe(ScalarFunction):
         self.online.submit(rows)
         return pd.concat([head, rows[list(model_inputs())]], axis=1)
 
+    def _mark(self, mark: Mark) -> None:
+        if mark.event == "open":
+            self.served.begin(mark)
+            pinned = self.versions.at(mark) if mark.restored else None
+            if pinned is not None and pinned != self.scorer.version:
+                self.scorer, self.next_scorer = Scorer.from_registry(self.settings.models_dir, pinned), self.scorer
+            return
+        self.online.drain()
+        self.served.seal(mark.checkpoint if mark.event == "barrier" else None)
+        if mark.event == "barrier":
+            if self.next_scorer is not None:
+                self.scorer, self.next_scorer = self.next_scorer, None
+            self.versions.record(mark, self.scorer.version)
+
     def close(self) -> None:
+        """Served rows after the last barrier are not logged here: a restart replays them from that checkpoint."""
         self.follower.close()
         self.online.close()
-        self.served.flush()
 
 
 def score_and_serve(settings: Settings):

@@ -112,8 +112,9 @@ def start_stream(
     received = [read_topic(t_env, settings, kind, start_offsets, stop_offsets) for kind in RECORDS]
     history = _history(t_env, settings, bootstrap)
     admitted = admit(received, history, settings.features.allowed_lateness_ms)
-    features = feature_table(t_env, admitted.events, emit_after_ms=bootstrap.until_ms if bootstrap else None)
-    scores = t_env.to_data_stream(features.map(score_and_serve(settings)))  # one scoring step, two readers
+    features = feature_table(t_env, admitted.events, emit_after_ms=bootstrap.until_ms if bootstrap else None, marked=True)
+    scored = features.map(score_and_serve(settings)).where(col("tx_id").is_not_null)  # marks leave here
+    scores = t_env.to_data_stream(scored)  # one scoring step, two readers
     statements = t_env.create_statement_set()
     statements.add_insert(_scores_sink(settings), t_env.from_data_stream(scores))
     topics = settings.topics

@@ -12,7 +12,6 @@ import queue
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -150,7 +149,8 @@ class OnlineWriteBehind:
     A Feast write costs milliseconds per call (docs/stack.md), more than the whole scoring
     of a small bundle. Bundles queue here; the thread writes everything pending in one
     call (newest per key, as `OnlineWriter`), then reports the rows and the time they
-    became visible to `on_written`. Closing drains the queue. A failed write fails the
+    became visible to `on_written`. `drain()` (at each checkpoint barrier) and closing
+    wait until everything queued is written. A failed write fails the
     next `submit` (and so the job, which Flink restarts from its last checkpoint and
     replays): the online store is never silently left behind.
     """
@@ -164,8 +164,7 @@ class OnlineWriteBehind:
         self.thread.start()
 
     def submit(self, rows: pd.DataFrame) -> None:
-        if self.failure is not None:
-            raise SkewlessError(f"writing features to the online store failed: {self.failure}") from self.failure
+        self._raise_failure()
         self.pending.put(rows)
 
     def _run(self) -> None:
@@ -175,53 +174,41 @@ class OnlineWriteBehind:
             self.failure = exc
 
     def _write_until_closed(self) -> None:
-        done = False
-        while not done:
-            batches = [self.pending.get()]
+        while True:
+            items = [self.pending.get()]
             while not self.pending.empty():
-                batches.append(self.pending.get_nowait())
-            done = batches[-1] is None
-            rows = [b for b in batches if b is not None]
-            if rows:
-                written = pd.concat(rows, ignore_index=True)
-                self.writer.write(written)
-                self.on_written(written, int(time.time() * 1000))
+                items.append(self.pending.get_nowait())
+            rows: list[pd.DataFrame] = []
+            for item in items:
+                if isinstance(item, pd.DataFrame):
+                    rows.append(item)
+                    continue
+                self._write(rows)
+                rows = []
+                if item is None:
+                    return
+                item.set()  # a drain() waits on it
+            self._write(rows)
+
+    def _write(self, rows: list[pd.DataFrame]) -> None:
+        if rows:
+            written = pd.concat(rows, ignore_index=True)
+            self.writer.write(written)
+            self.on_written(written, int(time.time() * 1000))
+
+    def drain(self) -> None:
+        """Block until every row submitted so far is written and handed to `on_written`: at a checkpoint barrier."""
+        done = threading.Event()
+        self.pending.put(done)
+        while not done.wait(0.5):
+            if not self.thread.is_alive():
+                self._raise_failure()
 
     def close(self) -> None:
         self.pending.put(None)
         self.thread.join()
+        self._raise_failure()
+
+    def _raise_failure(self) -> None:
         if self.failure is not None:
             raise SkewlessError(f"writing features to the online store failed: {self.failure}") from self.failure
-
-
-class ServedLog:
-    """Appends served feature rows to the offline store, as parquet parts of `served/`.
-
-    Rows are buffered and written at most every `flush_s` seconds (and on close), so
-    a busy stream makes a few large files, not one per bundle. After a failure, Flink
-    replays from the last checkpoint and may log a row twice: readers keep one row
-    per tx_id (`skewless dataset` does).
-    """
-
-    def __init__(self, settings: Settings, flush_s: float = 5.0) -> None:
-        self.folder = served_features_dir(settings)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.flush_s = flush_s
-        self.pending: list[pd.DataFrame] = []
-        self.last_flush = time.monotonic()
-
-    def append(self, rows: pd.DataFrame) -> None:
-        self.pending.append(rows)
-        if time.monotonic() - self.last_flush >= self.flush_s:
-            self.flush()
-
-    def flush(self) -> None:
-        self.last_flush = time.monotonic()
-        if not self.pending:
-            return
-        rows = with_event_timestamp(pd.concat(self.pending, ignore_index=True))
-        self.pending = []
-        name = f"part-{int(time.time() * 1000)}-{uuid.uuid4().hex[:8]}.parquet"
-        tmp = self.folder / f".{name}.tmp"  # a dot file: readers skip it until it is whole
-        rows.to_parquet(tmp, index=False)
-        os.replace(tmp, self.folder / name)

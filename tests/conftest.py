@@ -9,12 +9,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+import xgboost as xgb
 
 from jobs.flink_env import free_port
+from models.registry import Registry
 from skewless.broker import EmbeddedBroker
 from skewless.config import Settings, load_settings
 from skewless.model_updates import ensure_update_key
+from udfs.features import model_inputs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,6 +66,14 @@ def with_own_topics(settings: Settings, prefix: str) -> Settings:
     """The stream job's topics renamed `<prefix>-<topic>`: tests that read whole topics never see another test's records."""
     renamed = {name: f"{prefix}-{getattr(settings.topics, name)}" for name in STREAM_TOPICS}
     return settings.model_copy(update={"topics": settings.topics.model_copy(update=renamed)})
+
+
+def other_model(registry: Registry) -> str:
+    """A second version with the pipeline's features (trained on noise: its scores differ), not promoted."""
+    names = list(model_inputs())
+    x = np.random.default_rng(1).normal(size=(500, len(names)))
+    booster = xgb.train({"objective": "binary:logistic"}, xgb.DMatrix(x, label=x[:, 0] > 0, feature_names=names), 5)
+    return registry.save(booster, names, {"rows": 500}, {}, promote=False).version
 
 
 HISTORY_END = "2026-11-01"

@@ -4,7 +4,10 @@ The real executable in its own process group (the client, its Flink mini-cluster
 its Python worker die together), the real embedded broker, topics and a consumer group
 of its own. Two kill points: right after a checkpoint that covers every score so far,
 and right after the last score, with the newest checkpoint older than some of them
-(those are scored again after the restart and must come out the same).
+(those are scored again after the restart and must come out the same). In the second,
+another model is promoted just before the kill: the replay must still carry the version
+that served at the checkpoint. After the restart, the served-features log holds every
+transaction once and the online store holds each card's newest features.
 """
 
 from __future__ import annotations
@@ -13,17 +16,22 @@ import os
 import signal
 import subprocess
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from jobs.parity import with_disorder
+from models.registry import Registry
 from skewless.config import Settings
+from skewless.feast_store import read_online, served_features_dir
 from skewless.history import live_batch, load_population
 from skewless.producer import LiveProducer
 from skewless.topics import ensure_topics, read_json, topic_names
-from tests.conftest import with_own_topics
+from tests.conftest import other_model, with_own_topics
 from tests.processes import SKEWLESS, user_shell_env
+from udfs.features import CARD, features_of
 
 pytestmark = pytest.mark.integration
 
@@ -78,9 +86,21 @@ def _scored(s: Settings, wanted: set[str]) -> bool:
     return wanted <= {r["tx_id"] for r in _scores(s)}
 
 
+def _assert_online_holds_the_newest_features(s: Settings, scores: list[dict]) -> None:
+    """Each card's online features are those its newest transaction was scored with."""
+    newest = pd.DataFrame(scores).sort_values(["event_time", "tx_id"]).groupby("cc_num").tail(1).set_index("cc_num")
+    online = read_online(s, CARD, list(newest.index)).set_index("cc_num")
+    for feature in features_of(CARD):
+        ours, theirs = online[feature.name].to_numpy(float), newest.loc[online.index, feature.name].to_numpy(float)
+        same = (ours == theirs) | (np.isnan(ours) & np.isnan(theirs))
+        assert same.all(), f"{feature.name}: {(~same).sum()} cards' online value is not their newest transaction's"
+
+
 @pytest.mark.parametrize("kill_point", ["after a checkpoint", "between checkpoints"])
 def test_kill_9_then_resume_scores_everything_and_replays_identically(trained_model, kill_point):
     s = _isolated(trained_model, f"crash-{'a' if kill_point == 'after a checkpoint' else 'b'}")
+    registry = Registry(s.models_dir)
+    serving, candidate = registry.current(), other_model(registry)
     ensure_topics(s, topic_names(s))
     (s.data_dir / "logs").mkdir(parents=True, exist_ok=True)
     job = _start(s)
@@ -95,6 +115,8 @@ def test_kill_9_then_resume_scores_everything_and_replays_identically(trained_mo
         if kill_point == "after a checkpoint":
             scored_at = time.time()
             _wait(lambda: _checkpoints(s)[-1] > scored_at, "a checkpoint after the last score")
+        else:
+            registry.promote(candidate)  # the restarted job opens with it, but must replay with the one before
     finally:
         os.killpg(job.pid, signal.SIGKILL)
         job.wait()
@@ -103,18 +125,27 @@ def test_kill_9_then_resume_scores_everything_and_replays_identically(trained_mo
     resumed = _start(s, "--resume")
     try:
         _wait(lambda: _scored(s, first | later), "every transaction scored after the restart")
+        scored_at = time.time()  # the served log is whole as of the last checkpoint: stop after one
+        _wait(lambda: _checkpoints(s)[-1] > scored_at, "a checkpoint after the last score")
     finally:
         os.killpg(resumed.pid, signal.SIGINT)
         try:
             resumed.wait(60)
         except subprocess.TimeoutExpired:
             os.killpg(resumed.pid, signal.SIGKILL)
+        registry.promote(serving)
     by_tx: dict[str, list[dict]] = defaultdict(list)
     for record in _scores(s):
         by_tx[record["tx_id"]].append({k: v for k, v in record.items() if k != "scored_at"})
     assert set(by_tx) == first | later
+    served = pd.read_parquet(served_features_dir(s))
+    logged = Counter(tx for tx in served["tx_id"] if tx in first | later)
+    assert logged == Counter(first | later), f"served-log rows per transaction: {Counter(logged.values())}"
+    _assert_online_holds_the_newest_features(s, [copies[-1] for copies in by_tx.values()])
     if kill_point == "between checkpoints" and replayed_all:
         assert all(len(by_tx[tx]) >= 2 for tx in first), "the restored job did not score again what it scored after its checkpoint"
+        replayed_by = {copy["model_version"] for tx in first for copy in by_tx[tx]}
+        assert replayed_by == {serving}, f"the replay was scored by {replayed_by}, not the version pinned to its checkpoint"
     if kill_point == "after a checkpoint":
         assert all(len(by_tx[tx]) == 1 for tx in first), "scores covered by the checkpoint came out again"
     differing = {tx: sorted({k for c in copies for k in c if c[k] != copies[0][k]}) for tx, copies in by_tx.items()

@@ -8,7 +8,6 @@ from collections import Counter
 
 import numpy as np
 import pytest
-import xgboost as xgb
 
 from jobs.finite_run import run_finite_stream
 from jobs.parity import with_disorder
@@ -17,23 +16,16 @@ from skewless.history import live_batch, load_population
 from skewless.producer import true_end_offsets
 from skewless.topics import read_json
 from tests.cli_helpers import invoke
+from tests.conftest import other_model
 from udfs.features import model_inputs
 
 pytestmark = pytest.mark.integration
 
 
-def _other_model(registry: Registry) -> str:
-    """A second version with the pipeline's features (trained on noise: its scores differ)."""
-    names = list(model_inputs())
-    x = np.random.default_rng(1).normal(size=(500, len(names)))
-    booster = xgb.train({"objective": "binary:logistic"}, xgb.DMatrix(x, label=x[:, 0] > 0, feature_names=names), 5)
-    return registry.save(booster, names, {"rows": 500}, {}, promote=False).version
-
-
 def test_promotion_switches_the_running_job_atomically(trained_model):
     s = trained_model
     registry = Registry(s.models_dir)
-    before, candidate = registry.current(), _other_model(registry)
+    before, candidate = registry.current(), other_model(registry)
     transactions, labels = live_batch(load_population(s), count=120, rate=10, seed=21)  # 12 s of event time
     transactions = with_disorder(transactions, "event_time", 0, 0)
     labels = with_disorder(labels.assign(label_time=transactions["event_time"].to_numpy() + 1), "label_time", 0, 0)
@@ -45,6 +37,9 @@ def test_promotion_switches_the_running_job_atomically(trained_model):
         assert next(read_json(s, s.topics.scores, from_offsets=scores_from, expect=1, idle_timeout_s=60), None)
         invoke(s, "models", "promote", candidate)  # registry + broadcast on model-updates
         time.sleep(2.0)  # the operator's follower polls every 200 ms
+        received = time.time()  # the model takes over at the next checkpoint barrier
+        while max(m.stat().st_mtime for m in s.checkpoints_dir.glob("*/chk-*/_metadata")) <= received:
+            time.sleep(0.5)
         return producer.replay(transactions.iloc[half:], labels.iloc[half:])
 
     try:
