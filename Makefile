@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml | preflight
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
-	$(BIN)/python -c "from skewless.connectors import kafka_connector_jars; print('connector jars:', kafka_connector_jars()[0].parent)"
+	$(BIN)/python -c "from skewless.flink.connectors import kafka_connector_jars; print('connector jars:', kafka_connector_jars()[0].parent)"
 	$(BIN)/python -c "from jobs.engine_jar import engine_jar; print('feature engine:', engine_jar())"
 	@touch $(STAMP)
 

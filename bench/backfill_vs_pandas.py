@@ -28,15 +28,16 @@ from tabulate import tabulate
 from bench import pandas_features
 from jobs.backfill import compute_features, stage_history
 from skewless.config import Settings, load_settings
-from skewless.feast_store import with_event_timestamp
-from skewless.generator import DAY_MS, Population, simulate
+from skewless.feast.store import with_event_timestamp
 from skewless.schema import normalise_labels, normalise_transactions, read_table
-from udfs.features import CARD, DAY, FEATURES, MERCHANT, LabelRate, WindowAgg
+from skewless.synthetic.generator import Population, simulate
+from udfs.features import CARD, FEATURES, MERCHANT, LabelRate, WindowAgg
+from udfs.units import DAY_MS, DAY_S
 from udfs.validation import LABEL_RECORD
 
 RESULTS = Path(__file__).parent / "results"
 MORE_WINDOWS = (
-    WindowAgg(CARD, "amount", "count", 3 * DAY), WindowAgg(CARD, "amount", "mean", 3 * DAY), LabelRate(MERCHANT, DAY),
+    WindowAgg(CARD, "amount", "count", 3 * DAY_S), WindowAgg(CARD, "amount", "mean", 3 * DAY_S), LabelRate(MERCHANT, DAY_S),
 )
 """Three more windows, as a user would add them: card 3-day count and mean, merchant 1-day fraud rate."""
 REPEATS = 2

@@ -27,11 +27,12 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench.model_search import BASE, SELECTED, START, TRAIN_DAYS, held_out, held_out_ap, world
-from skewless.generator import DAY_MS, FRAUD_LABEL_DELAY_MEDIAN_MS
-from udfs.features import CARD, DAY, ENTITIES, TRANSACTION_INPUTS, Feature, KmFromMean, LabelRate, WindowAgg
+from skewless.synthetic.generator import FRAUD_LABEL_DELAY_MEDIAN_MS
+from udfs.features import CARD, ENTITIES, TRANSACTION_INPUTS, Feature, KmFromMean, LabelRate, WindowAgg
+from udfs.units import DAY_MS, DAY_S
 
 RESULTS = Path(__file__).parent / "results"
-HORIZONS_S = (DAY, 7 * DAY, 30 * DAY)
+HORIZONS_S = (DAY_S, 7 * DAY_S, 30 * DAY_S)
 def catalogue() -> tuple[Feature, ...]:
     """Every catalogue feature the base lacks."""
     declared = {f.name for f in BASE}

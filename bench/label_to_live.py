@@ -26,11 +26,11 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench.workspace import run_cli, trained_workspace
-from jobs.finite_run import run_finite_stream
+from jobs.drivers.finite_run import run_finite_stream
+from models.learner import Learner
 from models.online import UpdatePolicy
-from skewless.history import live_batch, load_population
-from skewless.learner import Learner
-from skewless.topics import read_json
+from skewless.kafka.topics import read_json
+from skewless.synthetic.history import live_batch, load_population
 
 RESULTS = Path(__file__).parent / "results"
 

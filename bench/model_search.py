@@ -35,8 +35,9 @@ from bench.pandas_features import compute
 from models.metrics import average_precision
 from models.search import search
 from models.train import PARAMS, ROUNDS, evaluate, fit, training_matrix
-from skewless.generator import DAY_MS, FRAUD_LABEL_DELAY_MEDIAN_MS, Population, simulate
+from skewless.synthetic.generator import FRAUD_LABEL_DELAY_MEDIAN_MS, Population, simulate
 from udfs.features import FEATURES, TRANSACTION_INPUTS, Feature
+from udfs.units import DAY_MS
 
 RESULTS = Path(__file__).parent / "results"
 START = 1_767_225_600_000

@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from udfs.features import DAY, FEATURES, HOUR, NIGHT_HOURS, Calendar, Feature, KmFromMean, LabelRate, PrevTx, Ratio, WindowAgg
+from udfs.features import FEATURES, NIGHT_HOURS, Calendar, Feature, KmFromMean, LabelRate, PrevTx, Ratio, WindowAgg
 from udfs.geo import haversine_km
+from udfs.units import DAY_S, HOUR_S
 
 _ROLLING = {"count": "count", "sum": "sum", "mean": "mean", "max": "max"}
 
@@ -82,12 +83,12 @@ def _label_rate(frame: pd.DataFrame, labels: pd.DataFrame, f: LabelRate) -> pd.S
 
 
 def _calendar(frame: pd.DataFrame, f: Calendar) -> pd.Series:
-    hour = (frame["event_time"] // (HOUR * 1000)) % 24
+    hour = (frame["event_time"] // (HOUR_S * 1000)) % 24
     if f.kind == "hour_of_day":
         return hour
     if f.kind == "is_night":
         return hour.between(*NIGHT_HOURS).astype("int64")
-    return (((frame["event_time"] // (DAY * 1000)) + 3) % 7 >= 5).astype("int64")
+    return (((frame["event_time"] // (DAY_S * 1000)) + 3) % 7 >= 5).astype("int64")
 
 
 def compute(transactions: pd.DataFrame, labels: pd.DataFrame, features: tuple[Feature, ...] = FEATURES) -> pd.DataFrame:

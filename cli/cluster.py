@@ -10,9 +10,9 @@ import pandas as pd
 from cli.context import Context, pass_context
 from cli.pipeline import backfill, stream
 from jobs.submit import submit as submit_job
-from skewless.cluster import cluster_dir, start_cluster, stop_cluster
 from skewless.errors import SkewlessError
-from skewless.flink_rest import FlinkRest
+from skewless.flink.cluster import cluster_dir, start_cluster, stop_cluster
+from skewless.flink.rest import FlinkRest
 
 DEFAULT_JOBMANAGER = "127.0.0.1:8081"
 

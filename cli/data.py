@@ -8,9 +8,10 @@ import click
 from tqdm import tqdm
 
 from cli.context import Context, pass_context
-from skewless.history import PopulationSpec, live_batch, load_population, write_history
-from skewless.producer import LiveProducer
-from skewless.topics import ensure_topics
+from skewless.kafka.producer import LiveProducer
+from skewless.kafka.topics import ensure_topics
+from skewless.synthetic.history import PopulationSpec, live_batch, load_population, write_history
+from udfs.units import s_to_ms
 
 
 def _midnight_utc() -> datetime:
@@ -31,7 +32,7 @@ def generate(ctx: Context, cards: int, merchants: int, days: int, tx_per_card_da
     end = end.replace(tzinfo=UTC) if end else _midnight_utc()
     start = end - timedelta(days=days)
     spec = PopulationSpec(seed, cards, merchants)
-    files = write_history(ctx.settings, spec, int(start.timestamp() * 1000), int(end.timestamp() * 1000),
+    files = write_history(ctx.settings, spec, s_to_ms(start.timestamp()), s_to_ms(end.timestamp()),
                           int(cards * tx_per_card_day * days))
     ctx.emit({
         "transactions": f"{files.transactions} ({files.rows} rows)", "labels": str(files.labels),

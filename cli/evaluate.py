@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 
 from cli.context import Context, pass_context
-from jobs.evaluation import Evaluation, Scenario, run_evaluation
+from jobs.drivers.evaluation import Evaluation, Scenario, run_evaluation
 from models.metrics import ALERT_BUDGET_CARDS
 from models.online import UpdatePolicy
 from models.replay import FROZEN, UPDATING
-from skewless.generator import DAY_MS, HOUR_MS
+from udfs.units import DAY_MS, HOUR_MS
 
 
 def _by_slice(evaluation: Evaluation) -> pd.DataFrame:

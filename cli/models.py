@@ -10,13 +10,13 @@ import click
 from kafka.errors import KafkaError
 
 from cli.context import Context, pass_context
+from models.learner import Learner
 from models.online import UpdatePolicy
 from models.registry import Registry
+from models.updates import publish
 from skewless.errors import SkewlessError
-from skewless.learner import Learner
-from skewless.model_updates import publish
-from skewless.producer import true_end_offsets
-from skewless.topics import read_json
+from skewless.kafka.producer import true_end_offsets
+from skewless.kafka.topics import read_json
 
 
 @click.group()

@@ -15,23 +15,24 @@ from cli.data import generate
 from cli.stack import up
 from jobs.backfill import run_backfill, stage_bootstrap
 from jobs.checkpoints import latest_checkpoint
+from jobs.drivers.finite_run import run_finite_stream
+from jobs.drivers.parity import run_parity
 from jobs.feature_spec import engine_spec
-from jobs.finite_run import run_finite_stream
 from jobs.flink_env import free_port, local_endpoints
-from jobs.parity import run_parity
 from jobs.stream import start_stream
 from models.metrics import ALERT_BUDGET_CARDS
 from models.policy import PolicySpec
 from models.search import SPACE as SEARCHED
 from models.train import TrainingSet
 from models.train import train as train_model
-from skewless.dataset import Dataset, build_dataset
 from skewless.errors import SkewlessError
-from skewless.feast_store import read_online, served_features_dir
-from skewless.history import LABELS_FILE, TRANSACTIONS_FILE, live_batch, load_population
-from skewless.job_status import write_local_job
-from skewless.topics import read_json
+from skewless.feast.datasets import Dataset, build_dataset
+from skewless.feast.store import read_online, served_features_dir
+from skewless.flink.job_status import write_local_job
+from skewless.kafka.topics import read_json
+from skewless.synthetic.history import LABELS_FILE, TRANSACTIONS_FILE, live_batch, load_population
 from udfs.features import CARD, FEATURES, includes_current
+from udfs.units import MS_PER_S, now_ms, s_to_ms
 
 
 def _default_labels(ctx: Context, history: Path | None, labels: Path | None) -> Path | None:
@@ -72,7 +73,7 @@ _TIME = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f"]
 
 
 def _ms(value: Any, default: int) -> int:
-    return default if value is None else int(pd.Timestamp(value, tz="UTC").timestamp() * 1000)
+    return default if value is None else s_to_ms(pd.Timestamp(value, tz="UTC").timestamp())
 
 
 def _dataset_options(command):
@@ -90,7 +91,7 @@ def _dataset_options(command):
 
 def _build(ctx: Context, start: Any, end: Any, label_cutoff: Any, source: str, labels_path: Path | None) -> Dataset:
     labels_path = labels_path or ctx.settings.history_dir / LABELS_FILE
-    cutoff = _ms(label_cutoff, int(time.time() * 1000))
+    cutoff = _ms(label_cutoff, now_ms())
     return build_dataset(ctx.settings, labels_path, _ms(start, 0), _ms(end, 2**62), cutoff, source)
 
 
@@ -164,7 +165,7 @@ def stream(ctx: Context, bootstrap_history: Path | None, labels_path: Path | Non
         checkpoint = latest_checkpoint(ctx.settings)
         click.echo(f"resuming from {checkpoint}")
     if bootstrap_history:
-        bootstrap = stage_bootstrap(ctx.settings, bootstrap_history, labels_path, int(time.time() * 1000))
+        bootstrap = stage_bootstrap(ctx.settings, bootstrap_history, labels_path, now_ms())
     rest_port = ctx.settings.metrics.local_rest_port or free_port()
     job = start_stream(ctx.settings, bootstrap=bootstrap, resume_from=checkpoint,
                        extra=local_endpoints(ctx.settings, rest_port))
@@ -223,7 +224,7 @@ def demo(click_ctx: click.Context, cards: int, days: int, live_count: int, rate:
     scores = pd.DataFrame(list(read_json(s, s.topics.scores, from_offsets=run.outputs_from[s.topics.scores], expect=len(transactions))))
     step("stream", t)
 
-    span_s = max((scores["scored_at"].max() - scores["scored_at"].min()) / 1000, 1e-3)
+    span_s = max((scores["scored_at"].max() - scores["scored_at"].min()) / MS_PER_S, 1e-3)
     warm = scores[scores["event_time"] > scores["scored_at"].min()]
     served = pd.read_parquet(served_features_dir(s), columns=["tx_id", "event_time", "online_at"])
     served_warm = served[served["tx_id"].isin(warm["tx_id"])]

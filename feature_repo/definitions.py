@@ -14,7 +14,7 @@ from pathlib import Path
 from feast import Entity, FeatureView, Field, FileSource, ValueType
 from feast.types import Float64, Int64
 
-from skewless.feast_store import OFFLINE_FEATURES_FILE, SERVED_FEATURES_DIR, TIMESTAMP_FIELD, feature_view_name
+from skewless.feast.names import OFFLINE_FEATURES_FILE, SERVED_FEATURES_DIR, TIMESTAMP_FIELD, feature_view_name
 from udfs.features import ENTITIES, FEATURES, TRANSACTION, features_of
 
 DATA_DIR = Path(os.environ.get("SKEWLESS_DATA_DIR", Path(__file__).resolve().parent.parent / "data")).resolve()

@@ -13,8 +13,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from skewless.connectors import flink_home, jar_cache_dir, kafka_connector_jars
 from skewless.errors import SkewlessError
+from skewless.flink.connectors import flink_home, jar_cache_dir, kafka_connector_jars
 
 SOURCES = Path(__file__).resolve().parent / "engine" / "src"
 JAVA_RELEASE = "11"

@@ -14,6 +14,7 @@ expired rows exactly, in any order, which floating point would not.
 from __future__ import annotations
 
 from udfs.features import FEATURES, NIGHT_HOURS, Calendar, Entity, Feature, KmFromMean, LabelRate, PrevTx, Ratio, WindowAgg
+from udfs.units import s_to_ms
 
 ENGINE_COLUMNS = ("kind", "tx_id", "cc_num", "merchant_id", "event_ms", "amount_cents", "lat", "lon", "is_fraud")
 """The engine's input row, in its order: transactions (kind 0) and labels (kind 1) in one stream."""
@@ -49,17 +50,17 @@ def engine_outputs(features: tuple[Feature, ...] = FEATURES) -> str:
 def _line(feature: Feature, out: dict[Feature, int]) -> str:
     position = out[feature]
     if isinstance(feature, WindowAgg):
-        return f"window {position} {feature.how} {feature.window_s * 1000}"
+        return f"window {position} {feature.how} {s_to_ms(feature.window_s)}"
     if isinstance(feature, PrevTx):
         return f"prev {position} {feature.kind}"
     if isinstance(feature, Ratio):
         return f"ratio {position} {out[feature.denominator]}"
     if isinstance(feature, LabelRate):
-        return f"rate {position} {feature.window_s * 1000}"
+        return f"rate {position} {s_to_ms(feature.window_s)}"
     if isinstance(feature, Calendar):
         return f"calendar {position} {feature.kind} {NIGHT_HOURS[0]} {NIGHT_HOURS[1]}"
     if isinstance(feature, KmFromMean):
-        return f"place {position} {feature.window_s * 1000}"
+        return f"place {position} {s_to_ms(feature.window_s)}"
     raise TypeError(f"{feature!r}: no engine line for this kind of feature")
 
 

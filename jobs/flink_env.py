@@ -20,9 +20,9 @@ from pyflink.table import EnvironmentSettings, StreamTableEnvironment
 
 from jobs.engine_jar import engine_jar
 from skewless.config import Settings
-from skewless.connectors import kafka_connector_jars
-from skewless.preflight import check_java
-from skewless.prometheus import put_reporter_on_local_classpath, reporter_options
+from skewless.flink.connectors import kafka_connector_jars
+from skewless.flink.preflight import check_java
+from skewless.flink.prometheus import put_reporter_on_local_classpath, reporter_options
 
 Profile = Literal["latency", "throughput"]
 

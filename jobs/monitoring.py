@@ -17,6 +17,7 @@ from pyflink.java_gateway import get_gateway
 from jobs.serving import SCORE_FIELDS
 from models.drift import SCORE, drift_columns
 from skewless.config import Settings
+from udfs.units import s_to_ms
 
 _NAMES = [name for name, _ in SCORE_FIELDS]
 
@@ -39,6 +40,6 @@ def drift_windows(scores: DataStream, settings: Settings) -> DataStream:
     drift = settings.drift
     return DataStream(gateway.jvm.skewless.engine.DriftWindows.of(
         scores._j_data_stream, str(settings.models_dir.resolve()), ",".join(columns), positions,
-        _NAMES.index("event_time"), _NAMES.index("model_version"), drift.window_s * 1000, drift.grace_s * 1000,
+        _NAMES.index("event_time"), _NAMES.index("model_version"), s_to_ms(drift.window_s), s_to_ms(drift.grace_s),
         float(drift.threshold), drift.min_rows,
     ))

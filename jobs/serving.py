@@ -11,7 +11,6 @@ where both are brought up to date and a pending model update takes over.
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 
 import numpy as np
@@ -25,10 +24,12 @@ from jobs.feature_spec import output_columns, output_types
 from jobs.served_log import ServedLog
 from models.policy import serving_rule
 from models.scoring import Scorer
+from models.updates import ModelFollower
 from skewless.config import Settings
-from skewless.feast_store import OnlineWriteBehind, feature_view_name
-from skewless.model_updates import ModelFollower
+from skewless.feast.names import feature_view_name
+from skewless.feast.online import OnlineWriteBehind
 from udfs.features import ENTITIES, FEATURES, TRANSACTION_INPUTS, features_of, model_inputs
+from udfs.units import now_ms
 
 _FLINK_TYPES = {"float64": DataTypes.DOUBLE(), "int64": DataTypes.BIGINT()}
 SCORE_FIELDS = (
@@ -94,7 +95,7 @@ class ScoreAndServe(ScalarFunction):
         self.settings = settings
 
     def open(self, function_context: FunctionContext) -> None:
-        loaded_at = int(time.time() * 1000)
+        loaded_at = now_ms()
         self.scorer = Scorer.from_registry(self.settings.models_dir)
         self.next_scorer: Scorer | None = None
         self.follower = ModelFollower(self.settings, loaded_at, self._switch)
@@ -141,7 +142,7 @@ class ScoreAndServe(ScalarFunction):
             "tx_id": rows["tx_id"], "cc_num": rows["cc_num"], "score": scores.astype("float64"),
             "decision": (scores >= threshold).astype("int32"), "policy": policy,
             "model_version": scorer.version, "event_time": rows["event_time"],
-            "scored_at": int(time.time() * 1000),
+            "scored_at": now_ms(),
         })
         self.online.submit(rows)
         return pd.concat([head, rows[list(model_inputs())]], axis=1)

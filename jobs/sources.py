@@ -21,6 +21,7 @@ from pyflink.table import StreamTableEnvironment, TableEnvironment
 
 from jobs.event_time import RAW_LABELS, RAW_TRANSACTIONS
 from skewless.config import Settings
+from udfs.units import s_to_ms
 from udfs.validation import LABEL_RECORD, TRANSACTION_RECORD, RecordKind, rules_spec
 
 _WATERMARK = "WATERMARK FOR et AS et - INTERVAL '0.001' SECOND * {lateness_ms}"
@@ -102,7 +103,7 @@ def read_topic(
     }
     idle_ms = 0
     if kind is LABEL_RECORD and stop_offsets is None:
-        idle_ms = settings.features.labels_idle_timeout_s * 1000
+        idle_ms = s_to_ms(settings.features.labels_idle_timeout_s)
     j_env = t_env._j_tenv.execEnv()
     stream = get_gateway().jvm.skewless.engine.KafkaInput.read(
         j_env, rules_spec(kind), settings.kafka.bootstrap_servers, topic, properties,

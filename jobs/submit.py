@@ -16,16 +16,16 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Literal
 
 import yaml
 
-from skewless.cluster import flink_env
 from skewless.config import Settings
-from skewless.connectors import flink_home
 from skewless.errors import SkewlessError
+from skewless.flink.cluster import flink_env
+from skewless.flink.connectors import flink_home
+from udfs.units import now_ms
 
 JobKind = Literal["stream", "backfill"]
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +34,7 @@ _JOB_ID = re.compile(r"JobID ([0-9a-f]{32})")
 
 
 def freeze_settings(settings: Settings) -> Path:
-    path = settings.data_dir / "cluster" / f"submitted-{int(time.time() * 1000)}.yaml"
+    path = settings.data_dir / "cluster" / f"submitted-{now_ms()}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     secrets = {"online_store": {"redis_password"}, "model_updates": {"key"}}  # they stay in the environment
     frozen = settings.model_dump(mode="json", exclude=secrets)

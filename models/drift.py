@@ -28,7 +28,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from udfs.features import DAY, FEATURES, HOUR, Calendar, LabelRate, model_inputs
+from udfs.features import FEATURES, Calendar, LabelRate, model_inputs
+from udfs.units import DAY_MS, HOUR_MS
 
 DECILES = np.linspace(0.1, 0.9, 9)
 SCORE = "score"
@@ -52,7 +53,7 @@ def bin_codes(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
 
 
 def hour_of_day(event_time_ms: np.ndarray) -> np.ndarray:
-    return (np.asarray(event_time_ms, dtype="int64") // (HOUR * 1000)) % HOURS
+    return (np.asarray(event_time_ms, dtype="int64") // HOUR_MS) % HOURS
 
 
 def bins_of(values: np.ndarray, hours: np.ndarray) -> dict[str, list]:
@@ -72,7 +73,7 @@ def reference_of(features: pd.DataFrame, scores: np.ndarray) -> dict[str, dict[s
     `features`: model inputs and `event_time`, in time order, as scored to give `scores`.
     """
     times = features["event_time"].to_numpy("int64")
-    recent = times >= times.max() - REFERENCE_DAYS * DAY * 1000 if len(times) else np.ones(0, dtype=bool)
+    recent = times >= times.max() - REFERENCE_DAYS * DAY_MS if len(times) else np.ones(0, dtype=bool)
     hours = hour_of_day(times[recent])
     reference = {name: bins_of(features[name].to_numpy(dtype="float64", na_value=np.nan)[recent], hours)
                  for name in drift_columns()}
@@ -82,7 +83,7 @@ def reference_of(features: pd.DataFrame, scores: np.ndarray) -> dict[str, dict[s
 
 def expected(bins: dict[str, list], start_ms: int, end_ms: int) -> np.ndarray:
     """The reference shares for a window: the mean over the hours of the day it spans (the start's hour at least)."""
-    hours = hour_of_day(np.arange(start_ms, max(end_ms, start_ms + 1), HOUR * 1000))
+    hours = hour_of_day(np.arange(start_ms, max(end_ms, start_ms + 1), HOUR_MS))
     return np.asarray(bins["proportions_by_hour"])[np.unique(hours)].mean(axis=0)
 
 

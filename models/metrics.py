@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from udfs.features import DAY
+from udfs.units import DAY_MS
 
 
 def average_precision(y: npt.ArrayLike, score: npt.ArrayLike) -> float:
@@ -40,7 +40,6 @@ def roc_auc(y: npt.ArrayLike, score: npt.ArrayLike) -> float:
 
 ALERT_BUDGET_CARDS = 100
 """Cards a fraud team reviews per day, by default: card precision and recall are read at this budget."""
-DAY_MS = DAY * 1000
 
 
 def top_cards(cards: npt.ArrayLike, event_ms: npt.ArrayLike, score: npt.ArrayLike, y: npt.ArrayLike, k: int) -> pd.DataFrame:

@@ -29,7 +29,7 @@ import xgboost as xgb
 
 from models.metrics import average_precision
 from skewless.errors import SkewlessError
-from skewless.generator import DAY_MS
+from udfs.units import DAY_MS
 
 SPACE: dict[str, tuple[Any, ...]] = {
     "max_depth": (3, 4, 5, 6, 8),

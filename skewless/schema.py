@@ -7,7 +7,6 @@ precision conversion can differ between the two pipelines.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pandas as pd
 
 from skewless.errors import SkewlessError
 from skewless.validation import RAW_COLUMN, RULE_COLUMN, check, label_verdicts, read_jsonl, repeated_tx_ids
+from udfs.units import now_ms
 from udfs.validation import LABEL_RECORD, TRANSACTION_RECORD, RecordKind
 
 TRANSACTION_COLUMNS = ("tx_id", "cc_num", "merchant_id", "amount", "lat", "lon", "event_time", "category")
@@ -82,7 +82,7 @@ def _time_values(frame: pd.DataFrame, column: str, source: Path | str) -> pd.Ser
 
 def _arrival_ms(arrival_ms: int | None) -> int:
     """A history arrives when the backfill reads it: event times may not lie further ahead than that."""
-    return int(time.time() * 1000) if arrival_ms is None else arrival_ms
+    return now_ms() if arrival_ms is None else arrival_ms
 
 
 def _rejected(frame: pd.DataFrame, broken: pd.Series) -> pd.DataFrame:

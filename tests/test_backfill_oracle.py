@@ -10,7 +10,7 @@ import pytest
 
 from bench import pandas_features
 from jobs.backfill import run_backfill
-from skewless.generator import Population, simulate
+from skewless.synthetic.generator import Population, simulate
 from udfs.features import CARD, FEATURES
 
 pytestmark = pytest.mark.integration
@@ -114,7 +114,7 @@ def test_every_row_accounted_for(backfilled):
 
 
 def test_feast_point_in_time_join_reads_the_backfill(backfilled, settings):
-    from skewless.feast_store import open_store
+    from skewless.feast.store import open_store
 
     entity_rows = pd.DataFrame({
         "cc_num": ["A", "A", "B"],
@@ -129,7 +129,7 @@ def test_feast_point_in_time_join_reads_the_backfill(backfilled, settings):
 
 
 def test_materialize_puts_each_cards_newest_values_online(backfilled, settings):
-    from skewless.feast_store import read_online
+    from skewless.feast.store import read_online
 
     online = read_online(settings, CARD, ["A", "B"]).set_index("cc_num")
     assert online.loc["A", "amount_sum_card_1h"] == 100.0  # a5, A's last transaction

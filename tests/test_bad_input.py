@@ -11,18 +11,18 @@ the same rules.
 from __future__ import annotations
 
 import json
-import time
 
 import pandas as pd
 import pytest
 from kafka import KafkaProducer
 
 from jobs.stream import start_stream
-from skewless.history import live_batch, load_population
-from skewless.producer import true_end_offsets
+from skewless.kafka.producer import true_end_offsets
+from skewless.kafka.topics import ensure_topics, read_json, read_records
 from skewless.schema import normalise_labels, normalise_transactions, read_table
-from skewless.topics import ensure_topics, read_json, read_records
+from skewless.synthetic.history import live_batch, load_population
 from tests.conftest import HISTORY_END_MS, with_own_topics
+from udfs.units import now_ms
 from udfs.validation import LABEL_RECORD, MAX_RECORD_BYTES
 
 pytestmark = pytest.mark.integration
@@ -36,7 +36,7 @@ def _json(record: dict) -> bytes:
 def _transaction_matrix(valid: list[dict]) -> list[tuple[bytes, str | None]]:
     """(message, the rule it breaks or None), valid ones between the bad ones; `valid[0]` is repeated once."""
     base = valid[0]
-    now = int(time.time() * 1000)
+    now = now_ms()
     bad = [
         (b"not json at all", "record.json"),
         (b"\xff\xfe{\"tx_id\": 1}", "record.utf8"),

@@ -19,19 +19,20 @@ import pytest
 from bench import pandas_features
 from jobs.admission import admit
 from jobs.backfill import compute_features, read_features, stage_history, write_features
-from jobs.finite_run import plan_offsets
+from jobs.drivers.finite_run import plan_offsets
+from jobs.drivers.parity import with_disorder
 from jobs.flink_env import create_table_env
-from jobs.parity import with_disorder
 from jobs.sources import read_topic
-from skewless.generator import DAY_MS, Population, simulate
-from skewless.producer import LiveProducer
-from skewless.topics import ensure_topics
+from skewless.kafka.producer import LiveProducer
+from skewless.kafka.topics import ensure_topics
+from skewless.synthetic.generator import Population, simulate
 from tests.conftest import with_own_topics
-from udfs.features import CARD, DAY, FEATURES, LabelRate
+from udfs.features import CARD, FEATURES, LabelRate
+from udfs.units import DAY_MS, DAY_S
 from udfs.validation import RECORDS
 
 pytestmark = pytest.mark.integration
-CARD_RATE = LabelRate(CARD, 7 * DAY)
+CARD_RATE = LabelRate(CARD, 7 * DAY_S)
 WITH_CARD_RATE = (*FEATURES, CARD_RATE)
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from skewless.config import load_settings
-from skewless.prometheus import METRICS, reporter_options
+from skewless.flink.prometheus import METRICS, reporter_options
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

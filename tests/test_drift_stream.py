@@ -18,20 +18,21 @@ import pandas as pd
 import pytest
 
 from jobs.backfill import compute_features, stage_bootstrap, stage_history
-from jobs.evaluation import WORLD_START_MS
-from jobs.finite_run import run_finite_stream
-from jobs.parity import with_disorder
+from jobs.drivers.evaluation import WORLD_START_MS
+from jobs.drivers.finite_run import run_finite_stream
+from jobs.drivers.parity import with_disorder
 from models.drift import window_psi
+from models.learner import Learner
 from models.online import UpdatePolicy
 from models.train import TrainingSet, train
-from skewless.feast_store import apply_definitions
-from skewless.generator import DAY_MS, HOUR_MS, Drift, Population, simulate
-from skewless.history import write_frames
-from skewless.learner import Learner
-from skewless.model_updates import ensure_update_key
-from skewless.topics import ensure_topics, read_json
+from models.updates import ensure_update_key
+from skewless.feast.store import apply_definitions
+from skewless.kafka.topics import ensure_topics, read_json
+from skewless.synthetic.generator import Drift, Population, simulate
+from skewless.synthetic.history import write_frames
 from tests.cli_helpers import invoke_json
 from tests.conftest import with_own_topics
+from udfs.units import DAY_MS, HOUR_MS
 
 pytestmark = pytest.mark.integration
 

@@ -10,14 +10,14 @@ import pytest
 
 from bench import pandas_features
 from jobs.backfill import stage_bootstrap
-from jobs.finite_run import run_finite_stream, wait_running
-from jobs.parity import with_disorder
+from jobs.drivers.finite_run import run_finite_stream, wait_running
+from jobs.drivers.parity import with_disorder
 from jobs.stream import start_stream
-from skewless.feast_store import read_online, served_features_dir
-from skewless.history import LABELS_FILE, TRANSACTIONS_FILE, live_batch, load_population
-from skewless.producer import LiveProducer, true_end_offsets
+from skewless.feast.store import read_online, served_features_dir
+from skewless.kafka.producer import LiveProducer, true_end_offsets
+from skewless.kafka.topics import ensure_topics, read_json, read_records
 from skewless.schema import normalise_transactions, read_table
-from skewless.topics import ensure_topics, read_json, read_records
+from skewless.synthetic.history import LABELS_FILE, TRANSACTIONS_FILE, live_batch, load_population
 from tests.cli_helpers import invoke_json
 from tests.conftest import HISTORY_END_MS
 from udfs.features import CARD, FEATURES, LabelRate, feature_names, model_inputs

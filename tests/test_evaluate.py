@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from bench.pandas_features import compute
-from jobs.evaluation import WORLD_START_MS, Scenario
+from jobs.drivers.evaluation import WORLD_START_MS, Scenario
 from models.online import UpdatePolicy
 from models.replay import FROZEN, UPDATING, replay
 from models.train import fit

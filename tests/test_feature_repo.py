@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from skewless.feast_store import feature_view_name, open_store
+from skewless.feast.names import feature_view_name
+from skewless.feast.store import open_store
 from udfs.features import ENTITIES, features_of
 
 pytestmark = pytest.mark.integration

@@ -1,6 +1,7 @@
 import numpy as np
 
-from skewless.generator import DAY_MS, Population, simulate
+from skewless.synthetic.generator import Population, simulate
+from udfs.units import DAY_MS
 
 START = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
@@ -33,7 +34,7 @@ def test_fraud_is_far_from_home_more_often():
     located = tx["lat"].notna().to_numpy()
     pop = Population.build(3, 500, 120)
     home = pop.cards.set_index("cc_num")["home_city"]
-    from skewless.generator import CITIES
+    from skewless.synthetic.generator import CITIES
     home_lat = CITIES[home.loc[tx["cc_num"]].to_numpy(), 0]
     far = np.abs(tx["lat"].to_numpy() - home_lat) > 1.0
     assert far[fraud & located].mean() > 5 * far[~fraud & located].mean()
@@ -48,7 +49,8 @@ def test_live_slice_uses_each_card_once_for_legit_traffic():
 
 
 def test_drift_adds_night_card_testing_at_home_only_after_its_start():
-    from skewless.generator import HOUR_MS, TESTING_AMOUNT, TESTING_HOURS, Drift
+    from skewless.synthetic.generator import TESTING_AMOUNT, TESTING_HOURS, Drift
+    from udfs.units import HOUR_MS
 
     pop = Population.build(3, 500, 120)
     shift = START + 10 * DAY_MS
@@ -70,7 +72,7 @@ def test_drift_adds_night_card_testing_at_home_only_after_its_start():
 
 
 def test_label_delays_are_configurable():
-    from skewless.generator import LabelDelays
+    from skewless.synthetic.generator import LabelDelays
 
     pop = Population.build(3, 500, 120)
     tx, labels = simulate(pop, 3, START, START + 5 * DAY_MS, 5_000, label_delays=LabelDelays(DAY_MS // 2, DAY_MS))

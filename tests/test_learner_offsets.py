@@ -11,10 +11,10 @@ import json
 import pytest
 from kafka import KafkaProducer
 
+from models.learner import Learner
 from models.online import UpdatePolicy
 from skewless.config import Settings
-from skewless.learner import Learner
-from skewless.topics import ensure_topics
+from skewless.kafka.topics import ensure_topics
 from udfs.features import model_inputs
 
 pytestmark = pytest.mark.integration

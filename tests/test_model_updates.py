@@ -9,12 +9,12 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from jobs.finite_run import run_finite_stream
-from jobs.parity import with_disorder
+from jobs.drivers.finite_run import run_finite_stream
+from jobs.drivers.parity import with_disorder
 from models.registry import Registry, features_hash
-from skewless.history import live_batch, load_population
-from skewless.producer import true_end_offsets
-from skewless.topics import read_json
+from skewless.kafka.producer import true_end_offsets
+from skewless.kafka.topics import read_json
+from skewless.synthetic.history import live_batch, load_population
 from tests.cli_helpers import invoke
 from tests.conftest import other_model
 from udfs.features import model_inputs

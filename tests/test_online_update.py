@@ -68,8 +68,8 @@ def _label(tx_id: str, is_fraud: object = 1, label_time: int = 1_767_225_600_000
 
 
 def test_learner_joins_a_label_with_its_served_features_in_either_order(tmp_path):
+    from models.learner import Learner
     from skewless.config import load_settings
-    from skewless.learner import Learner
 
     s = load_settings(environ={}, overrides={"data_dir": tmp_path})
     learner = Learner(s, UpdatePolicy())
@@ -83,8 +83,8 @@ def test_learner_joins_a_label_with_its_served_features_in_either_order(tmp_path
 
 
 def test_learner_drops_invalid_and_repeated_labels_with_their_rule(tmp_path):
+    from models.learner import Learner
     from skewless.config import load_settings
-    from skewless.learner import Learner
 
     s = load_settings(environ={}, overrides={"data_dir": tmp_path})
     learner = Learner(s, UpdatePolicy())

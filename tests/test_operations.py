@@ -20,13 +20,13 @@ import pytest
 import yaml
 from kafka import KafkaProducer
 
+from jobs.drivers.parity import with_disorder
 from jobs.flink_env import free_port
-from jobs.parity import with_disorder
-from skewless.history import live_batch, load_population
-from skewless.job_status import read_local_job
-from skewless.producer import LiveProducer
-from skewless.prometheus import METRICS, OPERATOR
-from skewless.topics import ensure_topics, read_json
+from skewless.flink.job_status import read_local_job
+from skewless.flink.prometheus import METRICS, OPERATOR
+from skewless.kafka.producer import LiveProducer
+from skewless.kafka.topics import ensure_topics, read_json
+from skewless.synthetic.history import live_batch, load_population
 from tests.cli_helpers import invoke, invoke_json
 from tests.conftest import HISTORY_END_MS, with_own_topics
 from tests.processes import SKEWLESS, user_shell_env
@@ -119,7 +119,7 @@ def test_the_prometheus_endpoint_serves_every_metric_of_the_loop(running):
 
     families = _wait("a drift window to close", complete)
 
-    assert set(families) == set(METRICS), "the endpoint and the catalogue (skewless.prometheus.METRICS) differ"
+    assert set(families) == set(METRICS), "the endpoint and the catalogue (skewless.flink.prometheus.METRICS) differ"
     families = {SHORT.sub("", name): values for name, values in families.items()}
 
     def by(name: str, label: str) -> dict[str, float]:

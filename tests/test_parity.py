@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jobs.parity import compare, run_parity, with_disorder
-from skewless.generator import DAY_MS, Population, simulate
+from jobs.drivers.parity import compare, run_parity, with_disorder
+from skewless.synthetic.generator import Population, simulate
+from udfs.units import DAY_MS
 
 
 def _rows(**values):

@@ -9,9 +9,10 @@ from bench.pandas_features import compute
 from models.policy import OVERRIDE, PolicySpec, choose, serving_rule
 from models.registry import Registry
 from models.train import TrainingSet, train
-from skewless.generator import DAY_MS, Population, simulate
+from skewless.synthetic.generator import Population, simulate
+from udfs.units import DAY_MS
 
-DAY = DAY_MS
+DAY_S = DAY_MS
 
 
 def _rows(cards, times, amounts, fraud):
@@ -20,7 +21,7 @@ def _rows(cards, times, amounts, fraud):
 
 def test_budget_threshold_alerts_about_k_cards_a_day_without_ranking_in_the_stream():
     # day 0: a 0.9 (its best of two), b 0.8, c 0.1; day 1: d 0.7, e 0.3. Two cards a day: 0.8 and 0.3, median 0.55
-    rows = _rows(["a", "a", "b", "c", "d", "e"], [0, 5, 10, 20, DAY, DAY + 1], [1.0] * 6, [0] * 6)
+    rows = _rows(["a", "a", "b", "c", "d", "e"], [0, 5, 10, 20, DAY_S, DAY_S + 1], [1.0] * 6, [0] * 6)
     rule = choose(PolicySpec("budget", alert_budget_cards_per_day=2), rows, np.array([0.2, 0.9, 0.8, 0.1, 0.7, 0.3]))
     assert (rule.policy, rule.threshold) == ("budget", 0.55)
     assert rule.chosen_on["alert_budget_cards_per_day"] == 2

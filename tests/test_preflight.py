@@ -1,7 +1,7 @@
 import pytest
 
-from skewless import preflight
 from skewless.errors import SkewlessError
+from skewless.flink import preflight
 
 
 @pytest.mark.parametrize(("text", "major"), [

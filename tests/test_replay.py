@@ -8,7 +8,8 @@ from bench.pandas_features import compute
 from models.online import UpdatePolicy
 from models.replay import FROZEN, UPDATING, replay
 from models.train import fit
-from skewless.generator import DAY_MS, Drift, LabelDelays, Population, simulate
+from skewless.synthetic.generator import Drift, LabelDelays, Population, simulate
+from udfs.units import DAY_MS
 
 START = 1_767_225_600_000
 TRAIN_DAYS, DAYS = 14, 14

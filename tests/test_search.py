@@ -9,7 +9,8 @@ from models.registry import Registry
 from models.search import label_delay_ms, labels_complete_until, rolling_folds, search
 from models.train import PARAMS, TrainingSet, params_of, train, training_matrix
 from skewless.errors import SkewlessError
-from skewless.generator import DAY_MS, Population, simulate
+from skewless.synthetic.generator import Population, simulate
+from udfs.units import DAY_MS
 
 START = 1_767_225_600_000
 DAYS = 21

@@ -18,10 +18,11 @@ import xgboost as xgb
 from kafka import KafkaProducer
 
 from models.registry import MODEL_FILE, Registry
+from models.updates import KEY, ModelFollower, publish, signature, update_key
 from skewless.config import Settings
-from skewless.model_updates import KEY, ModelFollower, publish, signature, update_key
-from skewless.topics import ensure_topics
+from skewless.kafka.topics import ensure_topics
 from udfs.features import model_inputs
+from udfs.units import now_ms
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +46,7 @@ def _signed(s: Settings, version: str, model: bytes | None = None, key: bytes | 
     meta = registry.meta(version)
     model = (registry.root / version / MODEL_FILE).read_bytes() if model is None else model
     headers = {"version": version.encode(), "sha256": meta.sha256.encode(),
-               "meta": json.dumps(asdict(meta)).encode(), "promoted_at": str(int(time.time() * 1000)).encode()}
+               "meta": json.dumps(asdict(meta)).encode(), "promoted_at": str(now_ms()).encode()}
     headers["signature"] = signature(key or update_key(s), headers, model).encode()
     return model, headers
 
@@ -76,7 +77,7 @@ def test_bad_updates_are_refused_and_the_follower_then_applies_a_signed_one(upda
     for value, fields in bad.values():
         producer.send(s.topics.model_updates, key=KEY, value=value, headers=list(fields.items()))
     producer.flush()
-    with caplog.at_level(logging.ERROR, logger="skewless.model_updates"):
+    with caplog.at_level(logging.ERROR, logger="models.updates"):
         follower = ModelFollower(s, since_ms=0, on_model=on_model)
         try:
             time.sleep(3)  # every bad message read (the follower polls every 200 ms)
@@ -96,7 +97,7 @@ def test_bad_updates_are_refused_and_the_follower_then_applies_a_signed_one(upda
 def test_without_a_key_every_update_is_refused(updates, caplog):
     s = updates.model_copy(update={"data_dir": updates.data_dir / "keyless"})
     applied = []
-    with caplog.at_level(logging.WARNING, logger="skewless.model_updates"):
+    with caplog.at_level(logging.WARNING, logger="models.updates"):
         follower = ModelFollower(s, since_ms=0, on_model=applied.append)
         model, headers = _signed(updates, Registry(updates.models_dir).current())
         assert follower.receive(model, list(headers.items())) is False

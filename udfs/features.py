@@ -32,6 +32,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
+from udfs.units import DAY_S, HOUR_S, MINUTE_S
+
 Aggregation = Literal["count", "sum", "mean", "max"]
 PrevKind = Literal["km", "seconds", "kmh"]
 CalendarKind = Literal["hour_of_day", "is_night", "is_weekend"]
@@ -185,29 +187,28 @@ class Calendar:
 
 Feature = WindowAgg | PrevTx | Ratio | LabelRate | Calendar | KmFromMean
 
-MINUTE, HOUR, DAY = 60, 3_600, 86_400
-_CARD_MEAN_30D = WindowAgg(CARD, "amount", "mean", 30 * DAY, "Card mean amount over 30 days")
+_CARD_MEAN_30D = WindowAgg(CARD, "amount", "mean", 30 * DAY_S, "Card mean amount over 30 days")
 
 FEATURES: tuple[Feature, ...] = (
     PrevTx(CARD, "km", "Haversine km from the card's previous transaction"),
     PrevTx(CARD, "seconds", "Seconds since the card's previous transaction"),
     PrevTx(CARD, "kmh", "Implied speed from the card's previous transaction"),
-    KmFromMean(CARD, DAY, "Haversine km from the mean location of the card's other transactions over a day"),
-    KmFromMean(CARD, 30 * DAY, "Haversine km from the mean location of the card's other transactions over 30 days"),
-    WindowAgg(CARD, "amount", "count", 10 * MINUTE, "Card transactions over the last 10 minutes"),
-    WindowAgg(CARD, "amount", "sum", 10 * MINUTE, "Card spend over the last 10 minutes"),
-    WindowAgg(CARD, "amount", "count", HOUR, "Card transactions over the last hour"),
-    WindowAgg(CARD, "amount", "sum", HOUR, "Card spend over the last hour"),
-    WindowAgg(CARD, "amount", "count", DAY, "Card transactions over the last day"),
-    WindowAgg(CARD, "amount", "sum", DAY, "Card spend over the last day"),
-    WindowAgg(CARD, "amount", "max", 7 * DAY, "Card largest amount over 7 days"),
-    WindowAgg(CARD, "amount", "count", 30 * DAY, "Card transactions over 30 days"),
+    KmFromMean(CARD, DAY_S, "Haversine km from the mean location of the card's other transactions over a day"),
+    KmFromMean(CARD, 30 * DAY_S, "Haversine km from the mean location of the card's other transactions over 30 days"),
+    WindowAgg(CARD, "amount", "count", 10 * MINUTE_S, "Card transactions over the last 10 minutes"),
+    WindowAgg(CARD, "amount", "sum", 10 * MINUTE_S, "Card spend over the last 10 minutes"),
+    WindowAgg(CARD, "amount", "count", HOUR_S, "Card transactions over the last hour"),
+    WindowAgg(CARD, "amount", "sum", HOUR_S, "Card spend over the last hour"),
+    WindowAgg(CARD, "amount", "count", DAY_S, "Card transactions over the last day"),
+    WindowAgg(CARD, "amount", "sum", DAY_S, "Card spend over the last day"),
+    WindowAgg(CARD, "amount", "max", 7 * DAY_S, "Card largest amount over 7 days"),
+    WindowAgg(CARD, "amount", "count", 30 * DAY_S, "Card transactions over 30 days"),
     _CARD_MEAN_30D,
     Ratio("amount", _CARD_MEAN_30D, "Amount relative to the card's 30-day mean"),
-    WindowAgg(MERCHANT, "amount", "count", HOUR, "Merchant transactions over the last hour"),
-    WindowAgg(MERCHANT, "amount", "count", DAY, "Merchant transactions over the last day"),
-    WindowAgg(MERCHANT, "amount", "mean", 7 * DAY, "Merchant mean amount over 7 days"),
-    LabelRate(MERCHANT, 7 * DAY, "Share of the merchant's labels of the last 7 days that are fraud"),
+    WindowAgg(MERCHANT, "amount", "count", HOUR_S, "Merchant transactions over the last hour"),
+    WindowAgg(MERCHANT, "amount", "count", DAY_S, "Merchant transactions over the last day"),
+    WindowAgg(MERCHANT, "amount", "mean", 7 * DAY_S, "Merchant mean amount over 7 days"),
+    LabelRate(MERCHANT, 7 * DAY_S, "Share of the merchant's labels of the last 7 days that are fraud"),
     Calendar(CARD, "hour_of_day", "UTC hour of the transaction"),
     Calendar(CARD, "is_night", f"1 if the UTC hour is in {NIGHT_HOURS[0]}..{NIGHT_HOURS[1]}"),
     Calendar(CARD, "is_weekend", "1 on Saturday and Sunday (UTC)"),

@@ -27,13 +27,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from udfs.units import DAY_MS, HOUR_MS
+
 FieldType = Literal["string", "number", "integer"]
 
 MAX_RECORD_BYTES = 64 * 1024
 EARLIEST_EVENT_MS = 946_684_800_000
 """2000-01-01T00:00:00Z."""
-MAX_FUTURE_MS = 24 * 3_600_000
-UNIQUE_WITHIN_MS = 30 * 86_400_000
+MAX_FUTURE_MS = 24 * HOUR_MS
+UNIQUE_WITHIN_MS = 30 * DAY_MS
 """How long the stream remembers a tx_id: the longest label-rate window, past which a label changes no feature."""
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from dataclasses import asdict, dataclass, field
 
 from skewless.config import Settings
 from skewless.errors import SkewlessError
-from skewless.flink_rest import FlinkRest
+from skewless.flink.rest import FlinkRest
+from udfs.units import MS_PER_S, now_ms
 from udfs.validation import RECORDS, rule_names
 
 JOB_NAME = "skewless stream"
@@ -43,7 +43,7 @@ class LocalJob:
 
 
 def write_local_job(settings: Settings, job_id: str, rest: str) -> None:
-    job = LocalJob(job_id, rest, os.getpid(), int(time.time() * 1000))
+    job = LocalJob(job_id, rest, os.getpid(), now_ms())
     settings.stream_status_file.parent.mkdir(parents=True, exist_ok=True)
     settings.stream_status_file.write_text(json.dumps(asdict(job)))
 
@@ -109,7 +109,7 @@ def job_status(settings: Settings) -> JobStatus:
 def _read(rest: FlinkRest, job_id: str) -> JobStatus:
     job = rest.job(job_id)
     restarts = rest.job_metrics(job_id, ["numRestarts"]).get("numRestarts", "0")
-    status = JobStatus(job["state"], job_id, rest.base, job.get("duration", 0) / 1000, int(float(restarts)))
+    status = JobStatus(job["state"], job_id, rest.base, job.get("duration", 0) / MS_PER_S, int(float(restarts)))
     for vertex in job["vertices"]:
         ids = [m for m in rest.vertex_metric_ids(job_id, vertex["id"]) if _OURS in m]
         if ids:

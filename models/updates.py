@@ -22,7 +22,6 @@ import os
 import secrets
 import socket
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -38,6 +37,7 @@ from models.scoring import Scorer
 from skewless.config import Settings
 from skewless.errors import SkewlessError
 from udfs.features import model_inputs
+from udfs.units import now_ms
 
 log = logging.getLogger(__name__)
 KEY = b"model"
@@ -100,7 +100,7 @@ def publish(settings: Settings, version: str) -> None:
     _, meta = registry.load(version)  # checksum verified before anything leaves
     model = (registry.root / version / MODEL_FILE).read_bytes()
     headers = {"version": version.encode(), "sha256": meta.sha256.encode(), "meta": json.dumps(asdict(meta)).encode(),
-               "promoted_at": str(int(time.time() * 1000)).encode()}
+               "promoted_at": str(now_ms()).encode()}
     headers["signature"] = signature(key, headers, model).encode()
     producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers, max_request_size=MAX_MODEL_BYTES + 65536,
                              max_block_ms=10_000)

@@ -24,6 +24,7 @@ from kafka.partitioner.default import murmur2
 from skewless.config import Settings
 from skewless.errors import SkewlessError
 from skewless.schema import LABEL_COLUMNS, TRANSACTION_COLUMNS
+from udfs.units import MS_PER_S, now_ms
 
 
 def partition_for(key: str, partitions: int) -> int:
@@ -123,11 +124,11 @@ class LiveProducer:
         """
         rng = np.random.default_rng(seed)
         prepared = self._prepare(transactions, labels, rng, label_delay_s)
-        shift_ms = int(time.time() * 1000) - int(transactions["event_time"].min())
+        shift_ms = now_ms() - int(transactions["event_time"].min())
         value_shift_ms = shift_ms if retime else 0
         report, started = ProduceReport(), time.monotonic()
         for due_ms, is_label, address, value in prepared:
-            wait_s = (due_ms + shift_ms) / 1000 - time.time()
+            wait_s = (due_ms + shift_ms) / MS_PER_S - time.time()
             if wait_s > 0:
                 time.sleep(wait_s)
             self._send(address, value(value_shift_ms), is_label, report)
@@ -142,7 +143,7 @@ class LiveProducer:
         """(due, is_label, address, value as a function of the schedule's shift) for every record, in due order."""
         tx = transactions[list(TRANSACTION_COLUMNS)].reset_index(drop=True)
         fraud = labels.set_index("tx_id")["is_fraud"].reindex(tx["tx_id"]).to_numpy()
-        label_due = tx["event_time"].to_numpy() + (rng.exponential(label_delay_s, len(tx)) * 1000).astype(np.int64)
+        label_due = tx["event_time"].to_numpy() + (rng.exponential(label_delay_s, len(tx)) * MS_PER_S).astype(np.int64)
         schedule = []
         for record, is_fraud, due in zip(tx.to_dict("records"), fraud, label_due, strict=True):
             schedule.append((record["event_time"], False, self._address(record, False), _shifted(record, "event_time")))

@@ -1,4 +1,4 @@
-"""Reading and writing the Feast repo: offline table, online store, registry.
+"""The Feast repo: its config with skewless's online store, apply, open, the offline table, online reads.
 
 Feast owns where its stores live (`feature_repo/feature_store.yaml`); skewless only
 tells the definitions where the data directory is, through SKEWLESS_DATA_DIR.
@@ -8,29 +8,17 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import sys
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from skewless.config import Settings
 from skewless.errors import SkewlessError
-from udfs.features import ENTITIES, Entity, features_of
+from skewless.feast.names import OFFLINE_FEATURES_FILE, SERVED_FEATURES_DIR, TIMESTAMP_FIELD, feature_view_name
+from udfs.features import Entity, features_of
 
 log = logging.getLogger(__name__)
-
-OFFLINE_FEATURES_FILE = "transaction_features.parquet"
-SERVED_FEATURES_DIR = "served"
-"""Parquet parts the streaming job appends: the features it scored with, one row per transaction."""
-TIMESTAMP_FIELD = "event_timestamp"
-
-
-def feature_view_name(entity: Entity) -> str:
-    return f"{entity.name}_features"
 
 
 def offline_features_path(settings: Settings) -> Path:
@@ -123,92 +111,3 @@ def read_online(settings: Settings, entity: Entity, keys: list[str]) -> pd.DataF
     return open_store(settings).get_online_features(
         features=[f"{view}:{f.name}" for f in features_of(entity)], entity_rows=[{entity.key: k} for k in keys],
     ).to_df()
-
-
-class OnlineWriter:
-    """Writes the newest feature values of each entity to the online store.
-
-    Newest by (event_time, tx_id), decided here: the sqlite store keeps whatever was
-    written last and the Redis store drops equal timestamps (docs/stack.md).
-    """
-
-    def __init__(self, settings: Settings) -> None:
-        self.store = open_store(settings)
-        self.views = {e: [f.name for f in features_of(e)] for e in ENTITIES if features_of(e)}
-
-    def write(self, features: pd.DataFrame) -> None:
-        stamped = with_event_timestamp(features)
-        for entity, names in self.views.items():
-            latest = stamped.sort_values(["event_time", "tx_id"], kind="stable").drop_duplicates(entity.key, keep="last")
-            self.store.write_to_online_store(feature_view_name(entity), latest[[entity.key, TIMESTAMP_FIELD, *names]])
-
-
-class OnlineWriteBehind:
-    """Online writes off the scoring path, in a thread: a score never waits for the store.
-
-    A Feast write costs milliseconds per call (docs/stack.md), more than the whole scoring
-    of a small bundle. Bundles queue here; the thread writes everything pending in one
-    call (newest per key, as `OnlineWriter`), then reports the rows and the time they
-    became visible to `on_written`. `drain()` (at each checkpoint barrier) and closing
-    wait until everything queued is written. A failed write fails the
-    next `submit` (and so the job, which Flink restarts from its last checkpoint and
-    replays): the online store is never silently left behind.
-    """
-
-    def __init__(self, settings: Settings, on_written: Callable[[pd.DataFrame, int], None]) -> None:
-        self.writer = OnlineWriter(settings)
-        self.on_written = on_written
-        self.pending: queue.Queue[pd.DataFrame | None] = queue.Queue()
-        self.failure: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="skewless-online-writer", daemon=True)
-        self.thread.start()
-
-    def submit(self, rows: pd.DataFrame) -> None:
-        self._raise_failure()
-        self.pending.put(rows)
-
-    def _run(self) -> None:
-        try:
-            self._write_until_closed()
-        except BaseException as exc:  # handed to the scoring thread by submit()
-            self.failure = exc
-
-    def _write_until_closed(self) -> None:
-        while True:
-            items = [self.pending.get()]
-            while not self.pending.empty():
-                items.append(self.pending.get_nowait())
-            rows: list[pd.DataFrame] = []
-            for item in items:
-                if isinstance(item, pd.DataFrame):
-                    rows.append(item)
-                    continue
-                self._write(rows)
-                rows = []
-                if item is None:
-                    return
-                item.set()  # a drain() waits on it
-            self._write(rows)
-
-    def _write(self, rows: list[pd.DataFrame]) -> None:
-        if rows:
-            written = pd.concat(rows, ignore_index=True)
-            self.writer.write(written)
-            self.on_written(written, int(time.time() * 1000))
-
-    def drain(self) -> None:
-        """Block until every row submitted so far is written and handed to `on_written`: at a checkpoint barrier."""
-        done = threading.Event()
-        self.pending.put(done)
-        while not done.wait(0.5):
-            if not self.thread.is_alive():
-                self._raise_failure()
-
-    def close(self) -> None:
-        self.pending.put(None)
-        self.thread.join()
-        self._raise_failure()
-
-    def _raise_failure(self) -> None:
-        if self.failure is not None:
-            raise SkewlessError(f"writing features to the online store failed: {self.failure}") from self.failure

@@ -18,6 +18,7 @@ from kafka.errors import KafkaError
 
 from skewless.config import Settings
 from skewless.errors import SkewlessError
+from udfs.units import s_to_ms
 
 
 def topic_names(settings: Settings) -> list[str]:
@@ -95,7 +96,7 @@ def read_records(
     """
     consumer = KafkaConsumer(
         bootstrap_servers=settings.kafka.bootstrap_servers, enable_auto_commit=False,
-        auto_offset_reset="earliest", consumer_timeout_ms=int(idle_timeout_s * 1000),
+        auto_offset_reset="earliest", consumer_timeout_ms=s_to_ms(idle_timeout_s),
         isolation_level="read_committed",  # exactly-once sinks: only committed transactions
     )
     try:

@@ -30,10 +30,11 @@ from kafka import KafkaConsumer, TopicPartition
 
 from models.online import Decision, UpdatePolicy, propose
 from models.registry import Registry
+from models.updates import publish
 from skewless.config import Settings
-from skewless.model_updates import publish
 from skewless.validation import check, message_frame
 from udfs.features import model_inputs
+from udfs.units import now_ms
 from udfs.validation import LABEL_RECORD, LABEL_UNIQUE
 
 log = logging.getLogger(__name__)
@@ -169,7 +170,7 @@ class Learner:
     def _take_labels(self, values: list[bytes]) -> int:
         """Checks one poll's labels; returns how many met their served features."""
         self.report.labels_read += len(values)
-        labels, broken = check(message_frame(values, LABEL_RECORD), LABEL_RECORD, int(time.time() * 1000))
+        labels, broken = check(message_frame(values, LABEL_RECORD), LABEL_RECORD, now_ms())
         self.report.labels_dropped.update(broken.dropna())
         joined = 0
         for label in labels[broken.isna()].to_dict("records"):
@@ -187,7 +188,7 @@ class Learner:
 
     def _join(self, served: dict[str, Any], label: dict[str, Any]) -> int:
         self.labelled.append({**served, "is_fraud": int(label["is_fraud"]), "label_time": int(label["label_time"])})
-        self.last_label_at_ms = int(time.time() * 1000)
+        self.last_label_at_ms = now_ms()
         self.report.labelled += 1
         return 1
 
@@ -215,8 +216,8 @@ class Learner:
             new = registry.save(decision.candidate, list(model_inputs()), training, metrics, promote=True,
                                 decision=meta.decision, reference=meta.reference)
             publish(self.settings, new.version)
-            record.update(promoted=new.version, published_at_ms=int(time.time() * 1000))
-        record["decided_at_ms"] = int(time.time() * 1000)
+            record.update(promoted=new.version, published_at_ms=now_ms())
+        record["decided_at_ms"] = now_ms()
         registry.record_gate(record)
         log.info("update decided", extra=record)
         self.report.decisions.append(record)

@@ -16,10 +16,10 @@ from pathlib import Path
 import yaml
 
 from skewless.config import Settings
-from skewless.connectors import flink_home
 from skewless.errors import SkewlessError
-from skewless.flink_rest import FlinkRest
-from skewless.prometheus import CLUSTER_PORTS, reporter_options
+from skewless.flink.connectors import flink_home
+from skewless.flink.prometheus import CLUSTER_PORTS, reporter_options
+from skewless.flink.rest import FlinkRest
 
 
 def cluster_dir(settings: Settings) -> Path:

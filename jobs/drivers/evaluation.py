@@ -15,8 +15,9 @@ from models.online import UpdatePolicy
 from models.replay import SliceResult, replay
 from models.train import fit
 from skewless.config import Settings
-from skewless.generator import DAY_MS, Drift, LabelDelays, Population, simulate
-from skewless.history import write_frames
+from skewless.synthetic.generator import Drift, LabelDelays, Population, simulate
+from skewless.synthetic.history import write_frames
+from udfs.units import DAY_MS
 
 WORLD_START_MS = 1_767_225_600_000
 """2026-01-01T00:00Z: a fixed calendar, so a seed gives the same world on every run."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from skewless.connectors import flink_home
+from skewless.flink.connectors import flink_home
 
 REPORTER = "prom"
 FACTORY = "org.apache.flink.metrics.prometheus.PrometheusReporterFactory"

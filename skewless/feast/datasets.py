@@ -18,13 +18,8 @@ import pandas as pd
 
 from skewless.config import Settings
 from skewless.errors import SkewlessError
-from skewless.feast_store import (
-    TIMESTAMP_FIELD,
-    feature_view_name,
-    offline_features_path,
-    open_store,
-    served_features_dir,
-)
+from skewless.feast.names import TIMESTAMP_FIELD, feature_view_name
+from skewless.feast.store import offline_features_path, open_store, served_features_dir
 from skewless.schema import normalise_labels, read_table
 from udfs.features import TRANSACTION, feature_names
 from udfs.validation import LABEL_RECORD

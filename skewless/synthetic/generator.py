@@ -24,8 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-DAY_MS = 86_400_000
-HOUR_MS = 3_600_000
+from udfs.units import DAY_MS, HOUR_MS
 
 CITIES = np.array([
     (40.7128, -74.0060), (34.0522, -118.2437), (41.8781, -87.6298), (29.7604, -95.3698),

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from jobs.backfill import compute_features, stage_history
-from jobs.finite_run import run_finite_stream
+from jobs.drivers.finite_run import run_finite_stream
 from skewless.config import Settings
-from skewless.topics import read_json
+from skewless.kafka.topics import read_json
 from udfs.features import feature_names
 
 DISORDER_SHARE = 0.9

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -11,7 +10,8 @@ import pandas as pd
 
 from skewless.config import Settings
 from skewless.errors import SkewlessError
-from skewless.generator import Population, simulate
+from skewless.synthetic.generator import Population, simulate
+from udfs.units import now_ms, s_to_ms
 
 TRANSACTIONS_FILE = "transactions.parquet"
 LABELS_FILE = "labels.parquet"
@@ -66,7 +66,7 @@ def live_batch(
     if rate <= 0 or count <= 0:
         raise SkewlessError("--rate and --count must be positive")
     if start_ms is None:
-        start_ms = int((time.time() + lead_s) * 1000)
-    end_ms = start_ms + max(1, int(count / rate * 1000))
+        start_ms = now_ms() + s_to_ms(lead_s)
+    end_ms = start_ms + max(1, s_to_ms(count / rate))
     return simulate(spec.build(), seed, start_ms, end_ms, count, id_prefix=f"live{start_ms}-",
                     burst_gap_ms=(end_ms - start_ms) / 20, distinct_cards=True)

@@ -1,0 +1,1 @@
+"""Synthetic data: the population and transaction generator, histories on disk and live batches."""
