@@ -7,29 +7,26 @@ that transaction, for exact training sets (`skewless dataset`):
 - `served_features` reads the log the streaming job appends: the values it scored with.
 """
 
-import os
 from datetime import timedelta
-from pathlib import Path
 
 from feast import Entity, FeatureView, Field, FileSource, ValueType
 from feast.types import Float64, Int64
 
-from skewless.feast.names import OFFLINE_FEATURES_FILE, SERVED_FEATURES_DIR, TIMESTAMP_FIELD, feature_view_name
+from skewless.feast.names import OFFLINE_FEATURES_FILE, OFFLINE_FROM_REPO, SERVED_FEATURES_DIR, TIMESTAMP_FIELD, feature_view_name
 from udfs.features import ENTITIES, FEATURES, TRANSACTION, features_of
 
-DATA_DIR = Path(os.environ.get("SKEWLESS_DATA_DIR", Path(__file__).resolve().parent.parent / "data")).resolve()
 FEAST_TYPES = {"float64": Float64, "int64": Int64}
 TTL = timedelta(days=30)
 
 feature_rows = FileSource(
     name="feature_rows",
-    path=str(DATA_DIR / "offline" / OFFLINE_FEATURES_FILE),
+    path=f"{OFFLINE_FROM_REPO}/{OFFLINE_FEATURES_FILE}",
     timestamp_field=TIMESTAMP_FIELD,
     description="One row per transaction, written by the skewless backfill job",
 )
 served_rows = FileSource(
     name="served_rows",
-    path=str(DATA_DIR / "offline" / SERVED_FEATURES_DIR),
+    path=f"{OFFLINE_FROM_REPO}/{SERVED_FEATURES_DIR}",
     timestamp_field=TIMESTAMP_FIELD,
     description="One row per scored transaction, appended by the skewless streaming job",
 )

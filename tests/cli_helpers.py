@@ -30,7 +30,7 @@ def _run(settings: Settings, *args: str) -> Result:
     config = settings.data_dir / f"test-settings-{hashlib.sha256(text.encode()).hexdigest()[:12]}.yaml"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(text)
-    # Only the file: SKEWLESS_* variables of this process (Feast's SKEWLESS_DATA_DIR included) would override it.
+    # Only the file: SKEWLESS_* variables of this process would override it.
     env: dict[str, str | None] = {name: None for name in os.environ if name.startswith("SKEWLESS_")}
     env["SKEWLESS_CONFIG"] = str(config)
     result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)

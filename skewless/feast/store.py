@@ -1,7 +1,8 @@
 """The Feast repo: its config with skewless's online store, apply, open, the offline table, online reads.
 
-Feast owns where its stores live (`feature_repo/feature_store.yaml`); skewless only
-tells the definitions where the data directory is, through SKEWLESS_DATA_DIR.
+Feast owns where its stores live: `feature_repo/feature_store.yaml` and the sources in
+`feature_repo/definitions.py` name them relative to the repo. skewless checks that
+they are inside its data directory and says what to edit when they are not.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pandas as pd
 
 from skewless.config import Settings
 from skewless.errors import SkewlessError
-from skewless.feast.names import OFFLINE_FEATURES_FILE, SERVED_FEATURES_DIR, TIMESTAMP_FIELD, feature_view_name
+from skewless.feast.names import OFFLINE_FEATURES_FILE, OFFLINE_FROM_REPO, SERVED_FEATURES_DIR, TIMESTAMP_FIELD, feature_view_name
 from udfs.features import Entity, features_of
 
 log = logging.getLogger(__name__)
@@ -61,13 +62,18 @@ def _check_local_paths(settings: Settings, repo: Path, config) -> None:
                 f"{repo / 'feature_store.yaml'}: {key} is {resolved}, outside skewless's data_dir {data_dir}; "
                 "make them agree (edit the yaml, or set data_dir / SKEWLESS_DATA_DIR)"
             )
+    sources = (repo / OFFLINE_FROM_REPO).resolve()
+    if sources != settings.offline_dir.resolve():
+        raise SkewlessError(
+            f"{repo / 'definitions.py'}: the offline sources are in {sources}, not skewless's {settings.offline_dir.resolve()}; "
+            f"keep the Feast repo beside the data directory ({OFFLINE_FROM_REPO} from it), or set data_dir / feature_repo to such a pair"
+        )
 
 
 def _point_definitions_at(settings: Settings):  # -> (Path, feast.RepoConfig)
     repo = settings.feature_repo.resolve()
     if not (repo / "feature_store.yaml").exists():
         raise SkewlessError(f"no feature_store.yaml in {repo}: set feature_repo to the Feast repo folder")
-    os.environ["SKEWLESS_DATA_DIR"] = str(settings.data_dir.resolve())
     config = _repo_config(settings, repo)
     _check_local_paths(settings, repo, config)
     return repo, config
