@@ -17,6 +17,7 @@ from jobs.backfill import run_backfill, stage_bootstrap
 from jobs.checkpoints import latest_checkpoint
 from jobs.drivers.finite_run import run_finite_stream
 from jobs.drivers.parity import run_parity
+from jobs.feature_docs import explain, features_markdown, find, record_parity
 from jobs.feature_spec import engine_spec
 from jobs.flink_env import free_port, local_endpoints
 from jobs.stream import start_stream
@@ -259,6 +260,7 @@ def parity(ctx: Context, history: Path | None, labels_path: Path | None, limit: 
     labels_path = _default_labels(ctx, history, labels_path)
     history = history or ctx.settings.history_dir / TRANSACTIONS_FILE
     report = run_parity(ctx.settings, history, labels_path, limit or None, seed)
+    record_parity(ctx.settings, report.compared, [d.feature for d in report.differences])
     ctx.emit({
         "transactions": report.transactions, "compared": report.compared,
         "missing in stream": len(report.missing_in_stream), "duplicated in stream": len(report.duplicated_in_stream),
@@ -273,11 +275,22 @@ def parity(ctx: Context, history: Path | None, labels_path: Path | None, limit: 
 
 @click.command(name="features")
 @click.option("--spec", is_flag=True, help="Print the feature engine's spec the declarations compile to.")
+@click.option("--explain", "explained", metavar="NAME", help="One feature: its declaration, compiled form, Feast views, parity.")
+@click.option("--markdown", is_flag=True, help="Print docs/features.md, every derived name.")
 @pass_context
-def list_features(ctx: Context, spec: bool) -> None:
+def list_features(ctx: Context, spec: bool, explained: str | None, markdown: bool) -> None:
     """The declared features, as both pipelines and Feast see them."""
     if spec:
         click.echo(engine_spec())
+        return
+    if markdown:
+        click.echo(features_markdown(), nl=False)
+        return
+    if explained is not None:
+        feature = find(explained)
+        if feature is None:
+            raise SkewlessError(f"no feature named '{explained}': `skewless features` lists them")
+        ctx.emit(explain(feature, ctx.settings), title=explained)
         return
     ctx.emit([
         {"name": f.name, "entity": f.entity.name, "type": f.dtype, "current tx included": includes_current(f),

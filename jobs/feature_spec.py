@@ -64,6 +64,16 @@ def _line(feature: Feature, out: dict[Feature, int]) -> str:
     raise TypeError(f"{feature!r}: no engine line for this kind of feature")
 
 
+def engine_line(feature: Feature, features: tuple[Feature, ...] = FEATURES) -> str:
+    """The spec line `feature` compiles to, as the engine reads it (its output position included).
+
+    >>> from udfs.features import CARD
+    >>> engine_line(WindowAgg(CARD, "amount", "sum", 3600), (WindowAgg(CARD, "amount", "sum", 3600),))
+    'window 0 sum 3600000'
+    """
+    return _line(feature, {f: i for i, f in enumerate(features)})
+
+
 def _check(feature: Feature) -> None:
     """Window aggregates and ratios read the amount; distances read lat and lon, every other kind no field."""
     column = feature.column if isinstance(feature, WindowAgg | Ratio) else NUMERIC_INPUT

@@ -53,7 +53,7 @@ ENTITIES = (CARD, MERCHANT)
 TRANSACTION = Entity("transaction", "tx_id", "One card transaction: the row a model is trained on and scores")
 """Not an entity features are declared on: training sets and the served-features log join on it."""
 
-_UNITS = (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1))
+_UNITS = (("d", DAY_S), ("h", HOUR_S), ("min", MINUTE_S), ("s", 1))
 
 
 def window_label(window_s: int) -> str:
