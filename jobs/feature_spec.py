@@ -13,6 +13,7 @@ expired rows exactly, in any order, which floating point would not.
 
 from __future__ import annotations
 
+from skewless.records import FEATURE_ROW_KEYS
 from udfs.features import FEATURES, NIGHT_HOURS, Calendar, Entity, Feature, KmFromMean, LabelRate, PrevTx, Ratio, WindowAgg
 from udfs.units import s_to_ms
 
@@ -21,7 +22,7 @@ ENGINE_COLUMNS = ("kind", "tx_id", "cc_num", "merchant_id", "event_ms", "amount_
 NUMERIC_INPUT = "amount"
 """The transaction field window aggregates and ratios read (in cents inside the engine)."""
 
-OUTPUT_KEYS = ("tx_id", "cc_num", "merchant_id", "event_time", "amount")
+OUTPUT_KEYS = FEATURE_ROW_KEYS
 _KEY_TYPES = {"tx_id": "STRING", "cc_num": "STRING", "merchant_id": "STRING", "event_time": "BIGINT", "amount": "DOUBLE"}
 _SQL_TYPES = {"float64": "DOUBLE", "int64": "BIGINT"}
 STAGE_SEPARATOR = "\n--\n"

@@ -28,26 +28,13 @@ from models.updates import ModelFollower
 from skewless.config import Settings
 from skewless.feast.names import feature_view_name
 from skewless.feast.online import OnlineWriteBehind
-from udfs.features import ENTITIES, FEATURES, TRANSACTION_INPUTS, features_of, model_inputs
+from skewless.records import SCORE_RECORD
+from udfs.features import ENTITIES, features_of, model_inputs
 from udfs.units import now_ms
 
-_FLINK_TYPES = {"float64": DataTypes.DOUBLE(), "int64": DataTypes.BIGINT()}
-SCORE_FIELDS = (
-    ("tx_id", DataTypes.STRING()),
-    ("cc_num", DataTypes.STRING()),
-    ("score", DataTypes.DOUBLE()),
-    ("decision", DataTypes.INT()),
-    ("policy", DataTypes.STRING()),
-    ("model_version", DataTypes.STRING()),
-    ("event_time", DataTypes.BIGINT()),
-    ("scored_at", DataTypes.BIGINT()),
-    *((name, DataTypes.DOUBLE()) for name in TRANSACTION_INPUTS),
-    *((f.name, _FLINK_TYPES[f.dtype]) for f in FEATURES),
-)
-"""A score record: who, the score, and every model input it was computed from (flat).
-
-`decision` is 1 when the score reaches the threshold of the decision rule named in `policy`
-(`models.policy.serving_rule`: the model's stored rule unless the settings override it)."""
+_FLINK_TYPES = {"STRING": DataTypes.STRING(), "DOUBLE": DataTypes.DOUBLE(), "BIGINT": DataTypes.BIGINT(), "INT": DataTypes.INT()}
+SCORE_FIELDS = tuple((c.name, _FLINK_TYPES[c.sql]) for c in SCORE_RECORD)
+"""The score record (`skewless.records.SCORE_RECORD`) as Flink types."""
 INPUT_COLUMNS = (*output_columns(), MARK_FIELD)
 """The scoring step's input: the engine's rows, then the mark field (null but on marks)."""
 _INTEGER_COLUMNS = {name: "int64" for name, sql in output_types().items() if sql == "BIGINT"}
@@ -115,7 +102,8 @@ class ScoreAndServe(ScalarFunction):
         self.served.append(rows.assign(online_at=online_at))
 
     def eval(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """`rows` arrive positionally: the planner renames computed columns ($7, f0, ...)."""
+        """`rows` arrive in `INPUT_COLUMNS` order, which the job selects by name (`jobs.stream`); the planner
+        renames the columns ($7, f0, ...), so they are named again here."""
         rows = rows.set_axis(list(INPUT_COLUMNS), axis="columns")
         marks = rows.pop(MARK_FIELD)
         if marks.isna().all():

@@ -21,19 +21,16 @@ from pyflink.table import StreamTableEnvironment, TableEnvironment
 
 from jobs.event_time import RAW_LABELS, RAW_TRANSACTIONS
 from skewless.config import Settings
+from skewless.records import sql_columns
 from udfs.units import s_to_ms
 from udfs.validation import LABEL_RECORD, TRANSACTION_RECORD, RecordKind, rules_spec
 
 _WATERMARK = "WATERMARK FOR et AS et - INTERVAL '0.001' SECOND * {lateness_ms}"
 COLUMNS = {
-    RAW_TRANSACTIONS: """
-        tx_id STRING, cc_num STRING, merchant_id STRING, amount DECIMAL(12, 2), lat DOUBLE, lon DOUBLE,
-        event_time BIGINT, category STRING, et AS TO_TIMESTAMP_LTZ(event_time, 3), """ + _WATERMARK,
-    RAW_LABELS: """
-        tx_id STRING, merchant_id STRING, is_fraud INT, label_time BIGINT, cc_num STRING,
-        et AS TO_TIMESTAMP_LTZ(label_time + 1, 3), """ + _WATERMARK,
+    RAW_TRANSACTIONS: f"{sql_columns(TRANSACTION_RECORD)}, et AS TO_TIMESTAMP_LTZ(event_time, 3), {_WATERMARK}",
+    RAW_LABELS: f"{sql_columns(LABEL_RECORD)}, cc_num STRING, et AS TO_TIMESTAMP_LTZ(label_time + 1, 3), {_WATERMARK}",
 }
-"""Column order is the staged CSV's order (`skewless.schema`; a staged label ends with its transaction's card,
+"""From the records' declarations, in the staged CSV's order (a staged label ends with its transaction's card,
 `jobs.event_time.STAGED_LABEL_COLUMNS`)."""
 
 

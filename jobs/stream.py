@@ -19,7 +19,7 @@ from jobs.admission import admit
 from jobs.feature_engine import feature_table, staged_events
 from jobs.flink_env import create_table_env
 from jobs.monitoring import drift_windows, score_metrics
-from jobs.serving import SCORE_FIELDS, score_and_serve
+from jobs.serving import INPUT_COLUMNS, SCORE_FIELDS, score_and_serve
 from jobs.sources import Bootstrap, Offsets, read_topic
 from skewless.config import Settings
 from udfs.validation import LABEL_RECORD, RECORDS, TRANSACTION_RECORD
@@ -113,7 +113,8 @@ def start_stream(
     history = _history(t_env, settings, bootstrap)
     admitted = admit(received, history, settings.features.allowed_lateness_ms)
     features = feature_table(t_env, admitted.events, emit_after_ms=bootstrap.until_ms if bootstrap else None, marked=True)
-    scored = features.map(score_and_serve(settings)).where(col("tx_id").is_not_null)  # marks leave here
+    named = features.select(*(col(name) for name in INPUT_COLUMNS))  # the scoring step reads its input by position
+    scored = named.map(score_and_serve(settings)).where(col("tx_id").is_not_null)  # marks leave here
     scores = t_env.to_data_stream(scored)  # one scoring step, two readers
     statements = t_env.create_statement_set()
     statements.add_insert(_scores_sink(settings), t_env.from_data_stream(scores))

@@ -13,14 +13,16 @@ from pathlib import Path
 import pandas as pd
 
 from skewless.errors import SkewlessError
+from skewless.records import columns, file_columns, string_columns
 from skewless.validation import RAW_COLUMN, RULE_COLUMN, check, label_verdicts, read_jsonl, repeated_tx_ids
 from udfs.units import now_ms
 from udfs.validation import LABEL_RECORD, TRANSACTION_RECORD, RecordKind
 
-TRANSACTION_COLUMNS = ("tx_id", "cc_num", "merchant_id", "amount", "lat", "lon", "event_time", "category")
-REQUIRED_TRANSACTION_COLUMNS = ("tx_id", "cc_num", "merchant_id", "amount", "lat", "lon", "event_time")
-LABEL_COLUMNS = ("tx_id", "merchant_id", "is_fraud", "label_time")
-ID_COLUMNS = ("tx_id", "cc_num", "merchant_id", "category")
+TRANSACTION_COLUMNS = columns(TRANSACTION_RECORD)
+REQUIRED_TRANSACTION_COLUMNS = file_columns(TRANSACTION_RECORD)
+OPTIONAL_TRANSACTION_COLUMNS = tuple(c for c in TRANSACTION_COLUMNS if c not in REQUIRED_TRANSACTION_COLUMNS)
+LABEL_COLUMNS = columns(LABEL_RECORD)
+ID_COLUMNS = string_columns(TRANSACTION_RECORD)
 
 
 @dataclass(frozen=True)
@@ -102,11 +104,12 @@ def normalise_transactions(
     if missing:
         raise SkewlessError(
             f"{source} lacks column(s) {', '.join(missing)}; a transaction history needs "
-            f"{', '.join(REQUIRED_TRANSACTION_COLUMNS)} (category optional)"
+            f"{', '.join(REQUIRED_TRANSACTION_COLUMNS)} ({', '.join(OPTIONAL_TRANSACTION_COLUMNS)} optional)"
         )
     raw = frame.copy()
-    if "category" not in raw.columns:
-        raw["category"] = pd.NA
+    for column in OPTIONAL_TRANSACTION_COLUMNS:
+        if column not in raw.columns:
+            raw[column] = pd.NA
     raw["event_time"] = _time_values(raw, "event_time", source)
     out, broken = check(raw, TRANSACTION_RECORD, _arrival_ms(arrival_ms))
     out["amount"] = out["amount"].round(2)

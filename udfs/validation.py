@@ -54,6 +54,8 @@ class Field:
     high: float | None = None
     below: float | None = None
     future: bool = False
+    sql: str | None = None
+    """Its Flink SQL type where the JSON type's default (STRING, DOUBLE, BIGINT) is not the one."""
 
     def rule(self, check: str) -> str:
         return f"{self.name}.{check}"
@@ -74,7 +76,7 @@ TRANSACTION_RECORD = RecordKind("transaction", (
     Field("tx_id", "string"),
     Field("cc_num", "string"),
     Field("merchant_id", "string"),
-    Field("amount", "number", low=0, below=1e10),
+    Field("amount", "number", low=0, below=1e10, sql="DECIMAL(12, 2)"),  # exact cents from a file's text
     Field("lat", "number", required=False, low=-90, high=90),
     Field("lon", "number", required=False, low=-180, high=180),
     Field("event_time", "integer", low=EARLIEST_EVENT_MS, future=True),
@@ -83,7 +85,7 @@ TRANSACTION_RECORD = RecordKind("transaction", (
 LABEL_RECORD = RecordKind("label", (
     Field("tx_id", "string"),
     Field("merchant_id", "string"),
-    Field("is_fraud", "integer", low=0, high=1),
+    Field("is_fraud", "integer", low=0, high=1, sql="INT"),
     Field("label_time", "integer", low=EARLIEST_EVENT_MS, future=True),
 ), time_field="label_time")
 RECORDS = (TRANSACTION_RECORD, LABEL_RECORD)

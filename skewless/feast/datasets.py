@@ -20,12 +20,13 @@ from skewless.config import Settings
 from skewless.errors import SkewlessError
 from skewless.feast.names import TIMESTAMP_FIELD, feature_view_name
 from skewless.feast.store import offline_features_path, open_store, served_features_dir
+from skewless.records import FEATURE_ROW_KEYS
 from skewless.schema import normalise_labels, read_table
 from udfs.features import TRANSACTION, feature_names
 from udfs.validation import LABEL_RECORD
 
 Source = Literal["backfill", "served"]
-ROW_COLUMNS = ("tx_id", "cc_num", "merchant_id", "event_time", "amount")
+ROW_COLUMNS = FEATURE_ROW_KEYS
 VIEWS: dict[Source, str] = {"backfill": feature_view_name(TRANSACTION), "served": "served_features"}
 
 
