@@ -64,3 +64,12 @@ SCORE_RECORD: tuple[Column, ...] = (
 `decision` is 1 when the score reaches the threshold of the decision rule named in `policy`
 (`models.policy.serving_rule`: the model's stored rule unless the settings override it)."""
 INPUT_RECORDS = (TRANSACTION_RECORD, LABEL_RECORD)
+
+DEAD_LETTER_PREFIX = "__connect.errors."
+DEAD_LETTER_HEADERS = tuple(DEAD_LETTER_PREFIX + name for name in (
+    "topic", "partition", "offset", "stage", "exception.class.name", "exception.message"))
+RULE_HEADER = "skewless.rule"
+"""A message set aside (dead letter or late) keeps its key, value and timestamp; these headers say where it came from and why.
+
+Kafka Connect's dead-letter convention, plus the rule's name. The JVM writes them
+(`Received.java`); `tests/test_records.py` holds it to this list."""

@@ -19,6 +19,7 @@ from kafka import KafkaProducer
 from jobs.stream import start_stream
 from skewless.kafka.producer import true_end_offsets
 from skewless.kafka.topics import ensure_topics, read_json, read_records
+from skewless.records import DEAD_LETTER_HEADERS, RULE_HEADER
 from skewless.schema import normalise_labels, normalise_transactions, read_table
 from skewless.synthetic.history import live_batch, load_population
 from tests.conftest import HISTORY_END_MS, with_own_topics
@@ -89,8 +90,8 @@ def _produce(settings, topic: str, messages: list[tuple[bytes, str | None]], par
 def _dead_letters(settings, topic: str, from_offsets: dict[int, int], expect: int) -> dict[tuple[str, str, str], str]:
     """(source topic, partition, offset) -> rule, over distinct source offsets (the broker is at-least-once)."""
     records = read_records(settings, topic, from_offsets=from_offsets, expect=expect, idle_timeout_s=10, decode=bytes)
-    return {(r.headers["__connect.errors.topic"], r.headers["__connect.errors.partition"],
-             r.headers["__connect.errors.offset"]): r.headers["skewless.rule"] for r in records}
+    topic_, partition, offset = DEAD_LETTER_HEADERS[:3]
+    return {(r.headers[topic_], r.headers[partition], r.headers[offset]): r.headers[RULE_HEADER] for r in records}
 
 
 @pytest.fixture(scope="module")

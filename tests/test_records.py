@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from skewless.records import SCORE_HEAD, message_keys
+from skewless.records import DEAD_LETTER_HEADERS, DEAD_LETTER_PREFIX, RULE_HEADER, SCORE_HEAD, message_keys
 from udfs.validation import LABEL_RECORD, TRANSACTION_RECORD
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,3 +60,12 @@ def test_a_field_added_to_a_record_reaches_every_consumer(tmp_path):
     assert seen["message"].endswith('"category", "channel"}')
     assert seen["normalised"][-1] == "channel"
     assert "channel" not in seen["score fields"], "a transaction field is no model input until a feature or the model reads it"
+
+
+def test_the_jvm_writes_exactly_the_declared_dead_letter_headers():
+    java = (ROOT / "jobs/engine/src/skewless/engine/Received.java").read_text()
+    prefix = re.search(r'ERRORS = "([^"]+)"', java).group(1)
+    written = {prefix + name for name in re.findall(r'put\(headers, ERRORS \+ "([^"]+)"', java)}
+    written |= set(re.findall(r'put\(headers, "([^"]+)"', java))
+    assert prefix == DEAD_LETTER_PREFIX
+    assert written == {*DEAD_LETTER_HEADERS, RULE_HEADER}
