@@ -21,9 +21,8 @@ import pandas as pd
 from pyflink.datastream import DataStream
 from pyflink.java_gateway import get_gateway
 from pyflink.table import StreamTableEnvironment, Table
-from pyflink.table.expressions import col
 
-from jobs.checkpoint_marks import MARK_FIELD, with_marks
+from jobs.checkpoint_marks import with_marks
 from jobs.event_time import LABELS_VIEW, TRANSACTIONS_VIEW
 from jobs.feature_spec import ENGINE_COLUMNS, engine_outputs, engine_spec
 from udfs.features import FEATURES, Feature
@@ -111,8 +110,6 @@ def feature_table(
     `marked`: with the checkpoint marks the scoring step ties its writes to (`jobs.checkpoint_marks`).
     """
     stream = feature_stream(events, features)
-    rows = t_env.from_data_stream(with_marks(stream) if marked else stream)
-    if emit_after_ms is None:
-        return rows
-    kept = col("event_time") > emit_after_ms
-    return rows.where(kept | col(MARK_FIELD).is_not_null if marked else kept)
+    if emit_after_ms is not None:
+        stream = DataStream(get_gateway().jvm.skewless.engine.FeatureEngine.after(stream._j_data_stream, emit_after_ms))
+    return t_env.from_data_stream(with_marks(stream) if marked else stream)

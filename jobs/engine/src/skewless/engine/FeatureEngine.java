@@ -1,6 +1,7 @@
 package skewless.engine;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.FilterFunction;
 import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.java.functions.KeySelector;
@@ -39,6 +40,30 @@ public final class FeatureEngine {
         }
         return current.map(new Project(named)).returns(named.type()).name("features: rows")
             .assignTimestampsAndWatermarks(WatermarkStrategy.noWatermarks()).name("features: no watermarks downstream");
+    }
+
+    /**
+     * The engine's rows of transactions after {@code afterMs}: a stream that first reads a history (a
+     * bootstrap) emits only what follows it. A DataStream filter, not a table one, so the planner cannot
+     * move it past the scoring step.
+     */
+    public static DataStream<Row> after(DataStream<Row> rows, long afterMs) {
+        return rows.filter(new After(afterMs)).name("features: after the bootstrap");
+    }
+
+    private static final class After implements FilterFunction<Row> {
+        private static final long serialVersionUID = 1L;
+        private static final int EVENT_TIME = java.util.Arrays.asList(Events.Outputs.KEYS).indexOf("event_time");
+        private final long afterMs;
+
+        After(long afterMs) {
+            this.afterMs = afterMs;
+        }
+
+        @Override
+        public boolean filter(Row row) {
+            return (Long) row.getField(EVENT_TIME) > afterMs;
+        }
     }
 
     /** The key of a stage: a string field of the row. */
