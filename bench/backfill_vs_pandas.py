@@ -28,7 +28,7 @@ from tabulate import tabulate
 from bench import pandas_features
 from jobs.backfill import compute_features, stage_history
 from skewless.config import Settings, load_settings
-from skewless.feast.store import with_event_timestamp
+from skewless.featurestore.store import with_event_timestamp
 from skewless.schema import normalise_labels, normalise_transactions, read_table
 from skewless.synthetic.generator import Population, simulate
 from udfs.features import CARD, FEATURES, MERCHANT, LabelRate, WindowAgg

@@ -29,7 +29,7 @@ from bench.workspace import run_cli, trained_workspace
 from jobs.drivers.finite_run import run_finite_stream
 from models.learner import Learner
 from models.online import UpdatePolicy
-from skewless.kafka.topics import read_json
+from skewless.messaging.topics import read_json
 from skewless.synthetic.history import live_batch, load_population
 
 RESULTS = Path(__file__).parent / "results"

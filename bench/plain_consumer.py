@@ -23,7 +23,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from models.scoring import Scorer
 from skewless.config import Settings
-from skewless.feast.online import OnlineWriter
+from skewless.featurestore.online import OnlineWriter
 from udfs.features import FEATURES, NIGHT_HOURS, Calendar, KmFromMean, LabelRate, PrevTx, Ratio, WindowAgg, model_inputs
 from udfs.geo import haversine_km
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from skewless.config import Settings
-from skewless.kafka.producer import LiveProducer, ProduceReport
+from skewless.messaging.producer import LiveProducer, ProduceReport
 
 
 class ProducerProcess:

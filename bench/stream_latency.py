@@ -36,9 +36,9 @@ from bench.producer_process import ProducerProcess
 from bench.workspace import run_cli, trained_workspace
 from jobs.stream import start_stream
 from skewless.config import Settings
-from skewless.feast.store import served_features_dir
-from skewless.kafka.producer import LiveProducer, true_end_offsets
-from skewless.kafka.topics import ensure_topics, read_records
+from skewless.featurestore.store import served_features_dir
+from skewless.messaging.producer import LiveProducer, true_end_offsets
+from skewless.messaging.topics import ensure_topics, read_records
 from skewless.synthetic.history import PopulationSpec, live_batch, load_population
 
 RESULTS = Path(__file__).parent / "results"

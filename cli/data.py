@@ -8,8 +8,8 @@ import click
 from tqdm import tqdm
 
 from cli.context import Context, pass_context
-from skewless.kafka.producer import LiveProducer
-from skewless.kafka.topics import ensure_topics
+from skewless.messaging.producer import LiveProducer
+from skewless.messaging.topics import ensure_topics
 from skewless.synthetic.history import PopulationSpec, live_batch, load_population, write_history
 from udfs.units import s_to_ms
 

@@ -9,7 +9,7 @@ import click
 import pandas as pd
 
 from cli.context import Context, pass_context
-from skewless.kafka.topics import read_json
+from skewless.messaging.topics import read_json
 
 
 def drift_windows(ctx: Context, last: int) -> pd.DataFrame:

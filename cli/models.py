@@ -15,8 +15,8 @@ from models.online import UpdatePolicy
 from models.registry import Registry
 from models.updates import publish
 from skewless.errors import SkewlessError
-from skewless.kafka.producer import true_end_offsets
-from skewless.kafka.topics import read_json
+from skewless.messaging.producer import true_end_offsets
+from skewless.messaging.topics import read_json
 
 
 @click.group()

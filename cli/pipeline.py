@@ -27,10 +27,10 @@ from models.search import SPACE as SEARCHED
 from models.train import TrainingSet
 from models.train import train as train_model
 from skewless.errors import SkewlessError
-from skewless.feast.datasets import Dataset, build_dataset
-from skewless.feast.store import read_online, served_features_dir
+from skewless.featurestore.datasets import Dataset, build_dataset
+from skewless.featurestore.store import read_online, served_features_dir
 from skewless.flink.job_status import write_local_job
-from skewless.kafka.topics import read_json
+from skewless.messaging.topics import read_json
 from skewless.synthetic.history import LABELS_FILE, TRANSACTIONS_FILE, live_batch, load_population
 from udfs.features import CARD, FEATURES, includes_current
 from udfs.units import MS_PER_S, now_ms, s_to_ms

@@ -11,12 +11,12 @@ from cli.context import Context, pass_context
 from models.drift import SCORE
 from models.registry import Registry
 from models.updates import ensure_update_key
-from skewless.feast.store import apply_definitions
+from skewless.featurestore.store import apply_definitions
 from skewless.flink.connectors import kafka_connector_jars
 from skewless.flink.job_status import job_status
 from skewless.flink.preflight import check_java, check_python
-from skewless.kafka.broker import EmbeddedBroker
-from skewless.kafka.topics import ensure_topics, existing_topics, topic_names
+from skewless.messaging.broker import EmbeddedBroker
+from skewless.messaging.topics import ensure_topics, existing_topics, topic_names
 
 TOP_DRIFTING = 3
 

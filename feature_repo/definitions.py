@@ -12,7 +12,7 @@ from datetime import timedelta
 from feast import Entity, FeatureView, Field, FileSource, ValueType
 from feast.types import Float64, Int64
 
-from skewless.feast.names import OFFLINE_FEATURES_FILE, OFFLINE_FROM_REPO, SERVED_FEATURES_DIR, TIMESTAMP_FIELD, feature_view_name
+from skewless.featurestore.names import OFFLINE_FEATURES_FILE, OFFLINE_FROM_REPO, SERVED_FEATURES_DIR, TIMESTAMP_FIELD, feature_view_name
 from udfs.features import ENTITIES, FEATURES, TRANSACTION, features_of
 
 FEAST_TYPES = {"float64": Float64, "int64": Int64}

@@ -20,8 +20,8 @@ from jobs.flink_env import create_table_env, start_jvm
 from jobs.sources import Bootstrap, bind_arrivals
 from skewless.config import Settings
 from skewless.errors import SkewlessError
-from skewless.feast.online import OnlineWriter
-from skewless.feast.store import write_offline
+from skewless.featurestore.online import OnlineWriter
+from skewless.featurestore.store import write_offline
 from skewless.schema import LABEL_COLUMNS, normalise_labels, normalise_transactions, read_table
 from udfs.features import FEATURES, Feature
 from udfs.validation import LABEL_RECORD

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from jobs.feature_spec import ENGINE_COLUMNS, engine_line, output_columns
 from skewless.config import Settings
-from skewless.feast.names import feature_view_name
+from skewless.featurestore.names import feature_view_name
 from udfs.features import FEATURES, TRANSACTION, Feature, includes_current
 
 FEATURES_DOC = Path(__file__).resolve().parent.parent / "docs" / "features.md"

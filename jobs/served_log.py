@@ -23,7 +23,7 @@ import pandas as pd
 
 from jobs.checkpoint_marks import Mark
 from skewless.config import Settings
-from skewless.feast.store import served_features_dir, with_event_timestamp
+from skewless.featurestore.store import served_features_dir, with_event_timestamp
 
 UNMARKED = Mark("open", "unmarked", 0, 0, 0)
 """The run of a scoring step that has seen no mark yet."""

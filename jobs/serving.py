@@ -26,8 +26,8 @@ from models.policy import serving_rule
 from models.scoring import Scorer
 from models.updates import ModelFollower
 from skewless.config import Settings
-from skewless.feast.names import feature_view_name
-from skewless.feast.online import OnlineWriteBehind
+from skewless.featurestore.names import feature_view_name
+from skewless.featurestore.online import OnlineWriteBehind
 from skewless.records import SCORE_RECORD
 from udfs.features import ENTITIES, features_of, model_inputs
 from udfs.units import now_ms

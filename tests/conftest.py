@@ -17,7 +17,7 @@ from jobs.flink_env import free_port
 from models.registry import Registry
 from models.updates import ensure_update_key
 from skewless.config import Settings, load_settings
-from skewless.kafka.broker import EmbeddedBroker
+from skewless.messaging.broker import EmbeddedBroker
 from udfs.features import model_inputs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ def broker(settings: Settings):
 
 @pytest.fixture(scope="session")
 def feast_applied(settings: Settings) -> Settings:
-    from skewless.feast.store import apply_definitions
+    from skewless.featurestore.store import apply_definitions
 
     apply_definitions(settings)
     return settings

@@ -114,7 +114,7 @@ def test_every_row_accounted_for(backfilled):
 
 
 def test_feast_point_in_time_join_reads_the_backfill(backfilled, settings):
-    from skewless.feast.store import open_store
+    from skewless.featurestore.store import open_store
 
     entity_rows = pd.DataFrame({
         "cc_num": ["A", "A", "B"],
@@ -129,7 +129,7 @@ def test_feast_point_in_time_join_reads_the_backfill(backfilled, settings):
 
 
 def test_materialize_puts_each_cards_newest_values_online(backfilled, settings):
-    from skewless.feast.store import read_online
+    from skewless.featurestore.store import read_online
 
     online = read_online(settings, CARD, ["A", "B"]).set_index("cc_num")
     assert online.loc["A", "amount_sum_card_1h"] == 100.0  # a5, A's last transaction

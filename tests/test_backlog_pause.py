@@ -9,9 +9,9 @@ import time
 import pytest
 
 from jobs.stream import start_stream
-from skewless.kafka.broker import EmbeddedBroker
-from skewless.kafka.producer import LiveProducer, true_end_offsets
-from skewless.kafka.topics import ensure_topics, read_json, read_records
+from skewless.messaging.broker import EmbeddedBroker
+from skewless.messaging.producer import LiveProducer, true_end_offsets
+from skewless.messaging.topics import ensure_topics, read_json, read_records
 from skewless.synthetic.history import live_batch, load_population
 from tests.conftest import HISTORY_END_MS, with_own_topics
 

@@ -17,8 +17,8 @@ import pytest
 from kafka import KafkaProducer
 
 from jobs.stream import start_stream
-from skewless.kafka.producer import true_end_offsets
-from skewless.kafka.topics import ensure_topics, read_json, read_records
+from skewless.messaging.producer import true_end_offsets
+from skewless.messaging.topics import ensure_topics, read_json, read_records
 from skewless.records import DEAD_LETTER_HEADERS, RULE_HEADER
 from skewless.schema import normalise_labels, normalise_transactions, read_table
 from skewless.synthetic.history import live_batch, load_population

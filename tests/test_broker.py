@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from kafka import KafkaProducer
 
-from skewless.kafka.producer import true_end_offsets
-from skewless.kafka.topics import ensure_topics, existing_topics
+from skewless.messaging.producer import true_end_offsets
+from skewless.messaging.topics import ensure_topics, existing_topics
 
 pytestmark = pytest.mark.integration
 

@@ -23,8 +23,8 @@ from jobs.drivers.finite_run import plan_offsets
 from jobs.drivers.parity import with_disorder
 from jobs.flink_env import create_table_env
 from jobs.sources import read_topic
-from skewless.kafka.producer import LiveProducer
-from skewless.kafka.topics import ensure_topics
+from skewless.messaging.producer import LiveProducer
+from skewless.messaging.topics import ensure_topics
 from skewless.synthetic.generator import Population, simulate
 from tests.conftest import with_own_topics
 from udfs.features import CARD, FEATURES, LabelRate

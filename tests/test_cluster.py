@@ -12,8 +12,8 @@ import pytest
 from jobs.flink_env import free_port
 from skewless.flink.cluster import start_cluster, stop_cluster
 from skewless.flink.rest import FlinkRest
-from skewless.kafka.producer import LiveProducer
-from skewless.kafka.topics import ensure_topics, read_json
+from skewless.messaging.producer import LiveProducer
+from skewless.messaging.topics import ensure_topics, read_json
 from skewless.synthetic.history import live_batch, load_population
 from tests.cli_helpers import invoke
 from tests.conftest import with_own_topics

@@ -36,7 +36,7 @@ def test_bad_values_name_the_field(tmp_path):
 def test_redis_online_store_replaces_the_repos_sqlite_store_and_keeps_the_registry(tmp_path):
     import shutil
 
-    from skewless.feast.store import _repo_config
+    from skewless.featurestore.store import _repo_config
 
     repo = tmp_path / "feature_repo"
     shutil.copytree(Path(__file__).resolve().parent.parent / "feature_repo", repo)

@@ -25,9 +25,9 @@ import pytest
 from jobs.drivers.parity import with_disorder
 from models.registry import Registry
 from skewless.config import Settings
-from skewless.feast.store import read_online, served_features_dir
-from skewless.kafka.producer import LiveProducer
-from skewless.kafka.topics import ensure_topics, read_json, topic_names
+from skewless.featurestore.store import read_online, served_features_dir
+from skewless.messaging.producer import LiveProducer
+from skewless.messaging.topics import ensure_topics, read_json, topic_names
 from skewless.synthetic.history import live_batch, load_population
 from tests.conftest import other_model, with_own_topics
 from tests.processes import SKEWLESS, user_shell_env

@@ -26,8 +26,8 @@ from models.learner import Learner
 from models.online import UpdatePolicy
 from models.train import TrainingSet, train
 from models.updates import ensure_update_key
-from skewless.feast.store import apply_definitions
-from skewless.kafka.topics import ensure_topics, read_json
+from skewless.featurestore.store import apply_definitions
+from skewless.messaging.topics import ensure_topics, read_json
 from skewless.synthetic.generator import Drift, Population, simulate
 from skewless.synthetic.history import write_frames
 from tests.cli_helpers import invoke_json

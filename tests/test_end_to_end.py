@@ -13,9 +13,9 @@ from jobs.backfill import stage_bootstrap
 from jobs.drivers.finite_run import run_finite_stream, wait_running
 from jobs.drivers.parity import with_disorder
 from jobs.stream import start_stream
-from skewless.feast.store import read_online, served_features_dir
-from skewless.kafka.producer import LiveProducer, true_end_offsets
-from skewless.kafka.topics import ensure_topics, read_json, read_records
+from skewless.featurestore.store import read_online, served_features_dir
+from skewless.messaging.producer import LiveProducer, true_end_offsets
+from skewless.messaging.topics import ensure_topics, read_json, read_records
 from skewless.schema import normalise_transactions, read_table
 from skewless.synthetic.history import LABELS_FILE, TRANSACTIONS_FILE, live_batch, load_population
 from tests.cli_helpers import invoke_json

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from skewless.feast.names import feature_view_name
-from skewless.feast.store import open_store
+from skewless.featurestore.names import feature_view_name
+from skewless.featurestore.store import open_store
 from udfs.features import ENTITIES, features_of
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,4 @@
-"""Imports run one way: udfs <- core <- kafka/flink/feast/synthetic <- models <- jobs <- cli, and never in a cycle.
+"""Imports run one way: udfs <- core <- messaging/flink/featurestore/synthetic <- models <- jobs <- cli, and never in a cycle.
 
 Every import counts, at module level or inside a function: a lazy import that runs
 back up is still a dependency the day it runs.
@@ -14,7 +14,7 @@ PACKAGES = ("udfs", "skewless", "models", "jobs", "cli", "feature_repo")
 LAYERS = {
     "udfs": 0,
     "skewless": 1,  # the core: config, errors, logs, record schemas, validation, time units
-    "skewless.kafka": 2, "skewless.flink": 2, "skewless.feast": 2, "skewless.synthetic": 2, "feature_repo": 2,
+    "skewless.messaging": 2, "skewless.flink": 2, "skewless.featurestore": 2, "skewless.synthetic": 2, "feature_repo": 2,
     "models": 3,
     "jobs": 4,
     "cli": 5,

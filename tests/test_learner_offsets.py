@@ -14,7 +14,7 @@ from kafka import KafkaProducer
 from models.learner import Learner
 from models.online import UpdatePolicy
 from skewless.config import Settings
-from skewless.kafka.topics import ensure_topics
+from skewless.messaging.topics import ensure_topics
 from udfs.features import model_inputs
 
 pytestmark = pytest.mark.integration

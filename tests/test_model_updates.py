@@ -12,8 +12,8 @@ import pytest
 from jobs.drivers.finite_run import run_finite_stream
 from jobs.drivers.parity import with_disorder
 from models.registry import Registry, features_hash
-from skewless.kafka.producer import true_end_offsets
-from skewless.kafka.topics import read_json
+from skewless.messaging.producer import true_end_offsets
+from skewless.messaging.topics import read_json
 from skewless.synthetic.history import live_batch, load_population
 from tests.cli_helpers import invoke
 from tests.conftest import other_model

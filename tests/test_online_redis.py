@@ -15,8 +15,8 @@ import pytest
 
 from jobs.flink_env import free_port
 from skewless.config import Settings
-from skewless.feast.online import OnlineWriter
-from skewless.feast.store import apply_definitions, read_online
+from skewless.featurestore.online import OnlineWriter
+from skewless.featurestore.store import apply_definitions, read_online
 from udfs.features import CARD, MERCHANT, feature_names, features_of
 
 pytestmark = pytest.mark.integration

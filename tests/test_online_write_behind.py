@@ -5,7 +5,7 @@ import threading
 import pandas as pd
 import pytest
 
-import skewless.feast.online as feast_store
+import skewless.featurestore.online as feast_store
 from skewless.errors import SkewlessError
 
 

@@ -24,8 +24,8 @@ from jobs.drivers.parity import with_disorder
 from jobs.flink_env import free_port
 from skewless.flink.job_status import read_local_job
 from skewless.flink.prometheus import METRICS, OPERATOR
-from skewless.kafka.producer import LiveProducer
-from skewless.kafka.topics import ensure_topics, read_json
+from skewless.messaging.producer import LiveProducer
+from skewless.messaging.topics import ensure_topics, read_json
 from skewless.synthetic.history import live_batch, load_population
 from tests.cli_helpers import invoke, invoke_json
 from tests.conftest import HISTORY_END_MS, with_own_topics

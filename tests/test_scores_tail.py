@@ -7,7 +7,7 @@ import json
 import pytest
 from kafka import KafkaProducer
 
-from skewless.kafka.topics import ensure_topics
+from skewless.messaging.topics import ensure_topics
 from tests.cli_helpers import invoke
 
 pytestmark = pytest.mark.integration

@@ -20,7 +20,7 @@ from kafka import KafkaProducer
 from models.registry import MODEL_FILE, Registry
 from models.updates import KEY, ModelFollower, publish, signature, update_key
 from skewless.config import Settings
-from skewless.kafka.topics import ensure_topics
+from skewless.messaging.topics import ensure_topics
 from udfs.features import model_inputs
 from udfs.units import now_ms
 

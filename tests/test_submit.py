@@ -1,10 +1,11 @@
 """What `skewless submit` hands to `flink run`, and the settings it freezes for the job (no cluster needed)."""
 
+import importlib.metadata
 from pathlib import Path
 
 import yaml
 
-from jobs.submit import SHIPPED_PACKAGES, flink_run_command, freeze_settings
+from jobs.submit import PROJECT_ROOT, SHIPPED_PACKAGES, flink_run_command, freeze_settings
 from skewless.config import load_settings
 
 
@@ -31,3 +32,12 @@ def test_the_job_reads_exactly_the_submitted_settings(tmp_path):
     frozen = freeze_settings(s)
     assert yaml.safe_load(frozen.read_text())["topics"]["scores"] == "scores-x"
     assert load_settings(frozen, environ={}) == s
+
+
+def test_no_shipped_module_shadows_an_installed_library():
+    """Flink puts each shipped folder itself on the workers' path: a child named like a library (`kafka`, `feast`) would shadow it."""
+    installed = set(importlib.metadata.packages_distributions())
+    children = {path.stem for package in SHIPPED_PACKAGES for path in (PROJECT_ROOT / package).iterdir()
+                if path.suffix == ".py" or (path / "__init__.py").exists()}
+    assert "kafka" in installed and "feast" in installed
+    assert children & installed == set()

@@ -22,8 +22,8 @@ from jobs.sources import Bootstrap, Offsets
 from jobs.stream import start_stream
 from skewless.config import Settings
 from skewless.errors import SkewlessError
-from skewless.kafka.producer import LiveProducer, ProduceReport, plan_partitions, true_end_offsets
-from skewless.kafka.topics import ensure_topics
+from skewless.messaging.producer import LiveProducer, ProduceReport, plan_partitions, true_end_offsets
+from skewless.messaging.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ import pandas as pd
 from jobs.backfill import compute_features, stage_history
 from jobs.drivers.finite_run import run_finite_stream
 from skewless.config import Settings
-from skewless.kafka.topics import read_json
+from skewless.messaging.topics import read_json
 from udfs.features import feature_names
 
 DISORDER_SHARE = 0.9

@@ -10,8 +10,8 @@ import pandas as pd
 
 from skewless.config import Settings
 from skewless.errors import SkewlessError
-from skewless.feast.names import TIMESTAMP_FIELD, feature_view_name
-from skewless.feast.store import open_store, with_event_timestamp
+from skewless.featurestore.names import TIMESTAMP_FIELD, feature_view_name
+from skewless.featurestore.store import open_store, with_event_timestamp
 from udfs.features import ENTITIES, features_of
 from udfs.units import now_ms
 

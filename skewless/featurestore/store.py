@@ -16,7 +16,7 @@ import pandas as pd
 
 from skewless.config import Settings
 from skewless.errors import SkewlessError
-from skewless.feast.names import OFFLINE_FEATURES_FILE, OFFLINE_FROM_REPO, SERVED_FEATURES_DIR, TIMESTAMP_FIELD, feature_view_name
+from skewless.featurestore.names import OFFLINE_FEATURES_FILE, OFFLINE_FROM_REPO, SERVED_FEATURES_DIR, TIMESTAMP_FIELD, feature_view_name
 from udfs.features import Entity, features_of
 
 log = logging.getLogger(__name__)

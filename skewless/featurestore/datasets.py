@@ -18,8 +18,8 @@ import pandas as pd
 
 from skewless.config import Settings
 from skewless.errors import SkewlessError
-from skewless.feast.names import TIMESTAMP_FIELD, feature_view_name
-from skewless.feast.store import offline_features_path, open_store, served_features_dir
+from skewless.featurestore.names import TIMESTAMP_FIELD, feature_view_name
+from skewless.featurestore.store import offline_features_path, open_store, served_features_dir
 from skewless.records import FEATURE_ROW_KEYS
 from skewless.schema import normalise_labels, read_table
 from udfs.features import TRANSACTION, feature_names
