@@ -62,11 +62,11 @@ class ServingVersions:
     Written before the checkpoint completes, read when a job restores one.
     """
 
-    def __init__(self, settings: Settings) -> None:
-        self.folder = settings.checkpoints_dir / "serving"
-
     KEPT = 64
     """Entries kept per subtask: Flink retains only the newest checkpoints, so older entries are never read."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.folder = settings.checkpoints_dir / "serving"
 
     def record(self, mark: Mark, version: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from udfs.features import FEATURES, TRANSACTION_INPUTS
-from udfs.validation import LABEL_RECORD, TRANSACTION_RECORD, RecordKind
+from udfs.validation import RecordKind
 
 _SQL_TYPES = {"string": "STRING", "number": "DOUBLE", "integer": "BIGINT"}
 _FEATURE_SQL = {"float64": "DOUBLE", "int64": "BIGINT"}
@@ -63,8 +63,6 @@ SCORE_RECORD: tuple[Column, ...] = (
 
 `decision` is 1 when the score reaches the threshold of the decision rule named in `policy`
 (`models.policy.serving_rule`: the model's stored rule unless the settings override it)."""
-INPUT_RECORDS = (TRANSACTION_RECORD, LABEL_RECORD)
-
 DEAD_LETTER_PREFIX = "__connect.errors."
 DEAD_LETTER_HEADERS = tuple(DEAD_LETTER_PREFIX + name for name in (
     "topic", "partition", "offset", "stage", "exception.class.name", "exception.message"))
