@@ -14,7 +14,7 @@ import pandas as pd
 
 from skewless.errors import SkewlessError
 from skewless.records import columns, file_columns, string_columns
-from skewless.validation import RAW_COLUMN, RULE_COLUMN, check, label_verdicts, read_jsonl, repeated_tx_ids
+from skewless.validation import RAW_COLUMN, RULE_COLUMN, check, first_broken, label_verdicts, read_jsonl, repeated_tx_ids
 from udfs.units import now_ms
 from udfs.validation import LABEL_RECORD, TRANSACTION_RECORD, RecordKind
 
@@ -79,6 +79,8 @@ def _time_values(frame: pd.DataFrame, column: str, source: Path | str) -> pd.Ser
     if RAW_COLUMN in frame:
         return raw
     converted = to_epoch_ms(raw, column, source)
+    if converted.notna().sum() == raw.notna().sum():
+        return converted  # every time parsed: the rules check integers, not a million Python objects
     return converted.astype(object).where(converted.notna(), raw)
 
 
@@ -113,7 +115,7 @@ def normalise_transactions(
     raw["event_time"] = _time_values(raw, "event_time", source)
     out, broken = check(raw, TRANSACTION_RECORD, _arrival_ms(arrival_ms))
     out["amount"] = out["amount"].round(2)
-    broken = broken.fillna(repeated_tx_ids(out["tx_id"], broken.isna()))
+    broken = first_broken(broken, repeated_tx_ids(out["tx_id"], broken.isna()))
     good = broken.isna()
     rows = out.loc[good].astype({"event_time": "int64"})
     if not keep_order:
@@ -136,7 +138,7 @@ def normalise_labels(
     raw = frame.reset_index(drop=True)
     raw["label_time"] = _time_values(raw, "label_time", source)
     labels, broken = check(raw, LABEL_RECORD, _arrival_ms(arrival_ms))
-    broken = broken.fillna(label_verdicts(labels, transactions, broken.isna()))
+    broken = first_broken(broken, label_verdicts(labels, transactions, broken.isna()))
     good = broken.isna()
     rows = labels.loc[good].astype({"is_fraud": "int8", "label_time": "int64"})
     rows = rows.sort_values(["label_time", "tx_id"], kind="stable").reset_index(drop=True)

@@ -109,12 +109,23 @@ def _all_text(values: pd.Series, from_pandas: bool) -> pd.Series | None:
     return text
 
 
+def no_rule(index: pd.Index) -> pd.Series:
+    """A verdict per row, none broken yet: plain Python objects, not pandas' string dtype, which
+    re-checks every value on each of the dozens of masks a history goes through (2 s of 1M rows' staging)."""
+    return pd.Series(None, index=index, dtype=object)
+
+
+def first_broken(broken: pd.Series, then: pd.Series) -> pd.Series:
+    """Each row's first broken rule: `broken`'s where it names one, else `then`'s."""
+    return broken.mask(broken.isna(), then)
+
+
 def _field(values: pd.Series, field: Field, arrival_ms: int, messages: bool) -> tuple[pd.Series, pd.Series]:
     """(rule broken by each value or <NA>, the value as the pipelines carry it).
 
     In a message only null or absence is missing, and NaN is a number out of range; a
     file format (CSV) has no NaN of its own, only empty cells."""
-    broken = pd.Series(pd.NA, index=values.index, dtype="string")
+    broken = no_rule(values.index)
     missing = values.map(lambda v: v is None) if messages else values.isna()
     if field.type == "string":
         text = _all_text(values, from_pandas=not messages)
@@ -152,13 +163,15 @@ def _field(values: pd.Series, field: Field, arrival_ms: int, messages: bool) -> 
 
 def check(frame: pd.DataFrame, kind: RecordKind, arrival_ms: int) -> tuple[pd.DataFrame, pd.Series]:
     """The values of `kind`'s fields as the pipelines carry them, and the first rule each row breaks (<NA>: none)."""
-    broken = frame[RULE_COLUMN].astype("string") if RULE_COLUMN in frame else pd.Series(pd.NA, index=frame.index, dtype="string")
+    broken = no_rule(frame.index)
+    if RULE_COLUMN in frame:
+        broken = broken.mask(frame[RULE_COLUMN].notna(), frame[RULE_COLUMN])
     values = pd.DataFrame(index=frame.index)
     messages = RAW_COLUMN in frame
     for field in kind.fields:
         column = frame[field.name] if field.name in frame else pd.Series(None, index=frame.index, dtype="object")
         field_broken, values[field.name] = _field(column, field, arrival_ms, messages)
-        broken = broken.fillna(field_broken)
+        broken = first_broken(broken, field_broken)
     if kind.pair:
         a, b = (values[name].isna() for name in kind.pair)
         broken = broken.mask(broken.isna() & (a != b), LOCATION_PAIR)
@@ -168,7 +181,7 @@ def check(frame: pd.DataFrame, kind: RecordKind, arrival_ms: int) -> tuple[pd.Da
 def repeated_tx_ids(tx_ids: pd.Series, accepted: pd.Series) -> pd.Series:
     """`tx_id.unique` for accepted rows whose tx_id an earlier accepted row (in file order: arrival order) had."""
     repeated = accepted & tx_ids.where(accepted).duplicated(keep="first") & tx_ids.notna()
-    return pd.Series(pd.NA, index=tx_ids.index, dtype="string").mask(repeated, TX_UNIQUE)
+    return no_rule(tx_ids.index).mask(repeated, TX_UNIQUE)
 
 
 def label_verdicts(labels: pd.DataFrame, transactions: pd.DataFrame, accepted: pd.Series) -> pd.Series:
@@ -182,7 +195,7 @@ def label_verdicts(labels: pd.DataFrame, transactions: pd.DataFrame, accepted: p
     event_time = labels["tx_id"].map(times)
     gap = labels["label_time"] - event_time
     known = event_time.notna() & (gap >= 0) & (gap <= UNIQUE_WITHIN_MS)
-    verdict = pd.Series(pd.NA, index=labels.index, dtype="string").mask(accepted & ~known.fillna(False).astype(bool), TX_KNOWN)
+    verdict = no_rule(labels.index).mask(accepted & ~known.fillna(False).astype(bool), TX_KNOWN)
     counted = accepted & verdict.isna()
     order = labels.loc[counted].sort_values("label_time", kind="stable")
     repeated = order.index[order["tx_id"].duplicated(keep="first")]
