@@ -121,7 +121,7 @@ def first_broken(broken: pd.Series, then: pd.Series) -> pd.Series:
 
 
 def _field(values: pd.Series, field: Field, arrival_ms: int, messages: bool) -> tuple[pd.Series, pd.Series]:
-    """(rule broken by each value or <NA>, the value as the pipelines carry it).
+    """(rule broken by each value or None, the value as the pipelines carry it).
 
     In a message only null or absence is missing, and NaN is a number out of range; a
     file format (CSV) has no NaN of its own, only empty cells."""
@@ -162,10 +162,10 @@ def _field(values: pd.Series, field: Field, arrival_ms: int, messages: bool) -> 
 
 
 def check(frame: pd.DataFrame, kind: RecordKind, arrival_ms: int) -> tuple[pd.DataFrame, pd.Series]:
-    """The values of `kind`'s fields as the pipelines carry them, and the first rule each row breaks (<NA>: none)."""
+    """The values of `kind`'s fields as the pipelines carry them, and the first rule each row breaks (None: none)."""
     broken = no_rule(frame.index)
     if RULE_COLUMN in frame:
-        broken = broken.mask(frame[RULE_COLUMN].notna(), frame[RULE_COLUMN])
+        broken = first_broken(broken, frame[RULE_COLUMN])
     values = pd.DataFrame(index=frame.index)
     messages = RAW_COLUMN in frame
     for field in kind.fields:
