@@ -44,6 +44,11 @@ class KafkaSettings(_Section):
     embedded: bool = True
     """Start the PyPI broker on `skewless up`; False when pointing at a real Kafka."""
     fetch_max_wait_ms: int = Field(20, ge=0)
+    producer_linger_ms: int = Field(20, ge=0)
+    """How long `skewless produce` gathers records into one batch per partition. The embedded broker
+    reads a partition by listing every batch it holds (docs/stack.md): many one-record batches make
+    each read slower than the last, and the stream's latency with it. Counted in the arrival-to-score
+    latency: a record's timestamp is taken when it is handed to the producer, before it waits."""
     consumer_group: str = "skewless-stream"
     delivery_guarantee: Literal["at-least-once", "exactly-once"] = "at-least-once"
     """The stream's Kafka sinks. exactly-once writes in Kafka transactions committed at each
