@@ -105,8 +105,8 @@ class LiveProducer:
         # One request in flight: a retried batch can then never land behind a later one, so each
         # partition holds its card's events in the order they were sent.
         self.producer = KafkaProducer(
-            bootstrap_servers=settings.kafka.bootstrap_servers, linger_ms=settings.kafka.producer_linger_ms, acks=1, enable_idempotence=False,
-            max_in_flight_requests_per_connection=1,
+            bootstrap_servers=settings.kafka.bootstrap_servers, linger_ms=settings.kafka.producer_linger_ms, acks=1,
+            enable_idempotence=False, max_in_flight_requests_per_connection=1,
         )
 
     def run(
