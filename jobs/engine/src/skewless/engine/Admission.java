@@ -11,6 +11,7 @@ import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.tuple.Tuple3;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -150,9 +151,9 @@ public final class Admission {
     private static final class Once extends KeyedProcessFunction<String, Row, Row> {
         private static final long serialVersionUID = 1L;
         private final long uniqueWithinMs;
-        private transient ValueState<Long> transactionTime;
-        private transient ValueState<String> card;
-        private transient ValueState<Boolean> labelled;
+        /** The transaction: its time, its card, whether it is labelled. One value, not three: each value of
+         * keyed state repeats the key in every snapshot, and this state holds every tx_id for the whole span. */
+        private transient ValueState<Tuple3<Long, String, Boolean>> seen;
         private transient ListState<Row> waitingLabels;
         private transient Counts counts;
 
@@ -162,9 +163,7 @@ public final class Admission {
 
         @Override
         public void open(OpenContext context) {
-            transactionTime = getRuntimeContext().getState(new ValueStateDescriptor<>("transaction-time", Types.LONG));
-            card = getRuntimeContext().getState(new ValueStateDescriptor<>("card", Types.STRING));
-            labelled = getRuntimeContext().getState(new ValueStateDescriptor<>("labelled", Types.BOOLEAN));
+            seen = getRuntimeContext().getState(new ValueStateDescriptor<>("transaction", Types.TUPLE(Types.LONG, Types.STRING, Types.BOOLEAN)));
             waitingLabels = getRuntimeContext().getListState(new ListStateDescriptor<>("waiting-labels", Received.type()));
             counts = new Counts(getRuntimeContext());
         }
@@ -181,11 +180,10 @@ public final class Admission {
             if ((Integer) event.getField(Events.KIND) == Events.LABEL) {
                 waitingLabels.add(row);
                 ctx.timerService().registerEventTimeTimer(time);
-            } else if (transactionTime.value() != null) {
+            } else if (seen.value() != null) {
                 refuse(row, TRANSACTION, "tx_id.unique", "tx_id " + event.getField(Events.TX_ID) + " was seen before", ctx);
             } else {
-                transactionTime.update(time);
-                card.update((String) event.getField(Events.CC_NUM));
+                seen.update(Tuple3.of(time, (String) event.getField(Events.CC_NUM), false));
                 ctx.timerService().registerEventTimeTimer(time + uniqueWithinMs + 2);
                 out.collect(event);
             }
@@ -194,30 +192,29 @@ public final class Admission {
         /** Labels whose time has come, in arrival order; then, past the span, the transaction is forgotten. */
         @Override
         public void onTimer(long timestamp, OnTimerContext ctx, Collector<Row> out) throws Exception {
-            Long transaction = transactionTime.value();
+            Tuple3<Long, String, Boolean> transaction = seen.value();
             List<Row> later = new ArrayList<>();
             for (Row row : waitingLabels.get()) {
                 long labelTime = Received.time(row);
                 if (labelTime > timestamp) {
                     later.add(row);
-                } else if (transaction == null || transaction >= labelTime || labelTime - 1 - transaction > uniqueWithinMs) {
+                } else if (transaction == null || transaction.f0 >= labelTime || labelTime - 1 - transaction.f0 > uniqueWithinMs) {
                     refuse(row, LABEL, "tx_id.known", "no transaction " + Received.event(row).getField(Events.TX_ID)
                         + " at or before the label's time", ctx);
-                } else if (labelled.value() != null) {
+                } else if (transaction.f2) {
                     refuse(row, LABEL, "label.unique", "transaction " + Received.event(row).getField(Events.TX_ID)
                         + " is labelled already", ctx);
                 } else {
-                    labelled.update(true);
+                    transaction = Tuple3.of(transaction.f0, transaction.f1, true);
+                    seen.update(transaction);
                     Row label = Received.event(row);
-                    label.setField(Events.CC_NUM, card.value());
+                    label.setField(Events.CC_NUM, transaction.f1);
                     out.collect(label);
                 }
             }
             waitingLabels.update(later);
-            if (transaction != null && timestamp >= transaction + uniqueWithinMs + 2) {
-                transactionTime.clear();
-                card.clear();
-                labelled.clear();
+            if (transaction != null && timestamp >= transaction.f0 + uniqueWithinMs + 2) {
+                seen.clear();
             }
         }
     }
