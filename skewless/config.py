@@ -43,7 +43,11 @@ class KafkaSettings(_Section):
     bootstrap_servers: str = "127.0.0.1:9092"
     embedded: bool = True
     """Start the PyPI broker on `skewless up`; False when pointing at a real Kafka."""
-    fetch_max_wait_ms: int = Field(20, ge=0)
+    fetch_max_wait_ms: int = Field(50, ge=0)
+    """How long the job's consumers let the broker wait for records. The embedded broker sleeps out
+    the whole wait on every fetch and lists every batch of the partition on each (docs/stack.md):
+    at 20 ms its fetches took most of a core as the topics grew and stalled the stream for seconds;
+    at 50 ms its p99 arrival-to-score fell by 40% in probes. Apache Kafka answers as soon as records arrive."""
     producer_linger_ms: int = Field(20, ge=0)
     """How long `skewless produce` gathers records into one batch per partition. The embedded broker
     reads a partition by listing every batch it holds (docs/stack.md): many one-record batches make
