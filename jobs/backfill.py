@@ -153,10 +153,10 @@ def compute_features(settings: Settings, staged: Staged, features: tuple[Feature
         late = t_env.sql_query(f"SELECT tx_id, {source.time_field} AS event_time, missed_watermark, reason FROM {source.name}_late")
         csv_files.write(t_env.to_data_stream(late)._j_data_stream, str(out), f"late-{source.kind}")
     t_env._j_tenv.execEnv().execute("skewless backfill")
-    computed = read_features(out, features)
+    computed = read_features(out, features, order=("event_time", "tx_id"))
     parts = [read_csv_parts(out, f"late-{s.kind}", _LATE_TYPES).assign(kind=s.kind) for s in flagged]
     late = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*_LATE_TYPES, "kind"])
-    return Computed(computed.sort_values(["event_time", "tx_id"], kind="stable").reset_index(drop=True), late)
+    return Computed(computed, late)
 
 
 def write_features(events: DataStream, features: tuple[Feature, ...], out: Path) -> None:
@@ -164,9 +164,9 @@ def write_features(events: DataStream, features: tuple[Feature, ...], out: Path)
     get_gateway().jvm.skewless.engine.CsvFiles.write(feature_stream(events, features)._j_data_stream, str(out), "features")
 
 
-def read_features(out: Path, features: tuple[Feature, ...]) -> pd.DataFrame:
-    """What `write_features` wrote, typed, in one frame."""
-    return read_csv_parts(out, "features", {c: _ARROW_TYPES[t] for c, t in output_types(features).items()})
+def read_features(out: Path, features: tuple[Feature, ...], order: tuple[str, ...] = ()) -> pd.DataFrame:
+    """What `write_features` wrote, typed, in one frame, sorted by the `order` columns."""
+    return read_csv_parts(out, "features", {c: _ARROW_TYPES[t] for c, t in output_types(features).items()}, order)
 
 
 def run_backfill(
