@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from skewless.errors import SkewlessError
-from skewless.schema import normalise_labels, normalise_transactions, read_table
+from skewless.schema import in_time_order, normalise_labels, normalise_transactions, read_table
 
 
 def _frame(**overrides):
@@ -23,6 +23,16 @@ def test_any_file_with_the_canonical_columns_is_accepted(tmp_path):
     assert list(out.rows["event_time"]) == [1767225600500, 1767225601000]
     assert out.rows["cc_num"].iloc[0] == "4000000000000002"  # stays a string
     assert out.rejected.empty
+
+
+def test_ties_in_time_go_by_tx_id_as_python_orders_strings():
+    """The order the backfill stages and writes in: upper case before lower, by code point beyond ASCII, stable."""
+    frame = pd.DataFrame({
+        "tx_id": pd.array(["b", "B", "a\u00ff", "a\u00e9", "\U0001F600", "z", "b"], dtype="string"),
+        "event_time": [5, 5, 5, 5, 5, 4, 5], "n": range(7),
+    })
+    assert list(in_time_order(frame, "event_time")["n"]) == [5, 1, 3, 2, 0, 6, 4]
+    assert in_time_order(frame, "event_time").equals(frame.sort_values(["event_time", "tx_id"], kind="stable"))
 
 
 @pytest.mark.parametrize("times", [
