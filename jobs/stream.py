@@ -20,7 +20,7 @@ from jobs.feature_engine import feature_table, staged_events
 from jobs.flink_env import create_table_env
 from jobs.monitoring import drift_windows, score_metrics
 from jobs.serving import INPUT_COLUMNS, SCORE_FIELDS, score_and_serve
-from jobs.sources import Bootstrap, Offsets, read_topic
+from jobs.sources import CLIENT_PROPERTIES, Bootstrap, Offsets, read_topic
 from skewless.config import Settings
 from udfs.validation import LABEL_RECORD, RECORDS, TRANSACTION_RECORD
 
@@ -40,6 +40,8 @@ def _kafka(settings: Settings, topic: str, schema: Schema, key: str, value_forma
         .option("value.fields-include", "ALL" if value_format == "json" else "EXCEPT_KEY")
         .option("sink.delivery-guarantee", guarantee)
     )
+    for name, value in CLIENT_PROPERTIES.items():
+        descriptor = descriptor.option(f"properties.{name}", value)
     if guarantee == "exactly-once":
         # One transactional id per sink and job; a transaction stays open for at most a checkpoint interval,
         # well inside the broker's 15-minute ceiling.
