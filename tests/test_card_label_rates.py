@@ -99,6 +99,6 @@ def test_stream_admission_gives_labels_their_card(settings, broker, feast_applie
     shutil.rmtree(out, ignore_errors=True)
     write_features(admitted.events, WITH_CARD_RATE, out)
     t_env._j_tenv.execEnv().execute("card label rates from the topics")
-    streamed = read_features(out, WITH_CARD_RATE).set_index("tx_id")[CARD_RATE.name]
+    streamed = read_features(out, WITH_CARD_RATE).to_pandas().set_index("tx_id")[CARD_RATE.name]
     assert len(streamed) == len(expected)
     assert _same(streamed, expected) == []
