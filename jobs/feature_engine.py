@@ -46,11 +46,11 @@ def engine_events(transactions: pd.DataFrame, labels: pd.DataFrame) -> pa.Table:
     The same rows `_TRANSACTION_EVENTS` and `_LABEL_EVENTS` make in SQL: amounts in
     exact cents (they have two decimals), a label at its arrival + 1 ms with its
     transaction's card. Built as an arrow table, which staging writes as it is: as a
-    pandas frame the million rows' string columns cost 1.5 s more (profiled).
+    pandas frame, building and writing a million transactions' rows took 0.8 s more (profiled).
     """
     tx, lb = len(transactions), len(labels)
 
-    def joined(first: pd.Series | np.ndarray, second: pd.Series | np.ndarray, kind: pa.DataType) -> pa.Array:
+    def joined(first: pd.Series | np.ndarray | pa.Array, second: pd.Series | np.ndarray | pa.Array, kind: pa.DataType) -> pa.Array:
         return pa.concat_arrays([pa.array(part, type=kind, from_pandas=True) for part in (first, second)])
 
     cents = (transactions["amount"] * 100).round().to_numpy("float64")
