@@ -113,11 +113,13 @@ def test_the_prometheus_endpoint_serves_every_metric_of_the_loop(running):
     n = len(transactions)
 
     def complete():
+        """A drift window closed, and the online write-behind, which runs behind the scores, has written rows."""
         families = _scrape(s.metrics.prometheus_port)
         closed = families.get(f"{OPERATOR}skewless_drift_windows_total", [({}, 0)])
-        return families if closed[0][1] > 0 else None
+        written = families.get(f"{OPERATOR}skewless_feature_view_quantile_feature_freshness_ms", [({}, 0)])
+        return families if closed[0][1] > 0 and all(v > 0 for _, v in written) else None
 
-    families = _wait("a drift window to close", complete)
+    families = _wait("a drift window to close and the online store to be written", complete)
 
     assert set(families) == set(METRICS), "the endpoint and the catalogue (skewless.flink.prometheus.METRICS) differ"
     families = {SHORT.sub("", name): values for name, values in families.items()}
