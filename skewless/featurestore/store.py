@@ -107,7 +107,7 @@ def with_event_timestamp(features: pd.DataFrame) -> pd.DataFrame:
 def write_offline(settings: Settings, features: pa.Table) -> Path:
     """The backfill's rows as Feast's offline parquet, with `with_event_timestamp`'s column made by pyarrow.
 
-    Read back, the file is the frame `with_event_timestamp` gives (`tests/test_feature_store.py`);
+    Read back, the file is the frame `with_event_timestamp` gives (`tests/test_offline_file.py`);
     written from arrow it skips the million rows' trip through pandas.
     """
     path = offline_features_path(settings)
