@@ -55,7 +55,7 @@ public final class Admission {
         if (history != null) {
             admitted = admitted.union(history.map(Received::ofEvent).returns(Received.type()).name("history events"));
         }
-        SingleOutputStreamOperator<Row> once = admitted.keyBy(row -> (String) Received.event(row).getField(Events.TX_ID), Types.STRING)
+        SingleOutputStreamOperator<Row> once = admitted.keyBy(row -> (String) Received.event(row).getField(Events.TX_ID), Utf8String.TYPE)
             .process(new Once(uniqueWithinMs), Events.wideType(0)).name("admit by tx_id: unique, labels of known transactions");
         events = once;
         for (String kind : new String[] {TRANSACTION, LABEL}) {
@@ -163,7 +163,7 @@ public final class Admission {
 
         @Override
         public void open(OpenContext context) {
-            seen = getRuntimeContext().getState(new ValueStateDescriptor<>("transaction", Types.TUPLE(Types.LONG, Types.STRING, Types.BOOLEAN)));
+            seen = getRuntimeContext().getState(new ValueStateDescriptor<>("transaction", Types.TUPLE(Types.LONG, Utf8String.TYPE, Types.BOOLEAN)));
             waitingLabels = getRuntimeContext().getListState(new ListStateDescriptor<>("waiting-labels", Received.type()));
             counts = new Counts(getRuntimeContext());
         }

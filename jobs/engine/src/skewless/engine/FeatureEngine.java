@@ -34,7 +34,7 @@ public final class FeatureEngine {
         for (String text : stages.split("\n--\n")) {
             Spec spec = Spec.parse(text);
             DataStream<Row> in = spec.usesLabels() ? current.union(labels) : current;
-            current = in.keyBy(new FieldKey(spec.keyField))
+            current = in.keyBy(new FieldKey(spec.keyField), Utf8String.TYPE)
                 .process(new EntityFeatures(spec, wide), wide)
                 .name("features by " + (spec.keyField == Events.CC_NUM ? "cc_num" : "merchant_id"));
         }
