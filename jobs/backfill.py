@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyflink.datastream import DataStream
 from pyflink.java_gateway import get_gateway
 
@@ -24,7 +25,7 @@ from skewless.config import Settings
 from skewless.errors import SkewlessError
 from skewless.featurestore.online import OnlineWriter
 from skewless.featurestore.store import write_offline
-from skewless.schema import LABEL_COLUMNS, normalise_labels, normalise_transactions, read_table
+from skewless.schema import as_frame, normalise_labels, normalise_transactions, output_schema, read_table
 from udfs.features import FEATURES, Feature
 from udfs.validation import LABEL_RECORD
 
@@ -54,10 +55,19 @@ class Staged:
 
     csvs: tuple[Path, ...]
     as_arrived: bool
-    rows: pd.DataFrame
-    labels: pd.DataFrame
+    transactions: pa.Table
+    label_table: pa.Table
     rows_read: int
     rejected_path: Path | None
+
+    @cached_property
+    def rows(self) -> pd.DataFrame:
+        """The transactions as pandas, for callers that replay or compare them."""
+        return as_frame(self.transactions)
+
+    @cached_property
+    def labels(self) -> pd.DataFrame:
+        return as_frame(self.label_table)
 
 
 def stage_history(
@@ -70,18 +80,20 @@ def stage_history(
     `as_arrived`: then the file's order is taken as the order events arrived in, and
     rows more out of order than the allowed lateness go to the late file, as the
     stream would set them aside. `limit` keeps the first transactions by time;
-    `labels_known_by_ms` keeps the labels that had arrived by then.
+    `labels_known_by_ms` keeps the labels that had arrived by then. Arrow from the file
+    to the CSV: pandas only for a file whose columns are not typed as the record's.
     """
     raw = read_table(history)
     normalised = normalise_transactions(raw, history, keep_order=as_arrived)
-    rows = normalised.rows if limit is None else normalised.rows.head(limit)
-    label_rows = _labels(settings, labels, normalised.rows, labels_known_by_ms)
-    label_rows = label_rows[label_rows["tx_id"].isin(rows["tx_id"])]
+    rows = normalised.table if limit is None else normalised.table.slice(0, limit)
+    label_rows = _labels(settings, labels, normalised.table, labels_known_by_ms)
+    if limit is not None:
+        label_rows = label_rows.filter(pc.is_in(label_rows["tx_id"], value_set=rows["tx_id"].combine_chunks()))
     settings.staging_dir.mkdir(parents=True, exist_ok=True)
     if as_arrived:
         csvs = (settings.staging_dir / f"{name}.csv", settings.staging_dir / f"{name}-labels.csv")
         write_csv_part(rows, csvs[0])
-        write_csv_part(label_rows.assign(cc_num=labels_cards(label_rows, rows).to_numpy())[list(STAGED_LABEL_COLUMNS)], csvs[1])
+        write_csv_part(label_rows.append_column("cc_num", labels_cards(label_rows, rows)).select(list(STAGED_LABEL_COLUMNS)), csvs[1])
     else:
         csvs = (settings.staging_dir / f"{name}-events.csv",)
         write_csv_part(engine_events(rows, label_rows), csvs[0])
@@ -103,19 +115,19 @@ def set_aside(settings: Settings, source: Path, rejected: pd.DataFrame) -> Path 
 def stage_bootstrap(settings: Settings, history: Path, labels: Path | None, now_ms: int) -> Bootstrap:
     """A history for a stream job to read first: its transactions, and the labels known by `now_ms`."""
     staged = stage_history(settings, history, labels, name="bootstrap", labels_known_by_ms=now_ms)
-    return Bootstrap(staged.csvs[0], int(staged.rows["event_time"].max()))
+    return Bootstrap(staged.csvs[0], pc.max(staged.transactions["event_time"]).as_py())
 
 
-def _labels(settings: Settings, path: Path | None, transactions: pd.DataFrame, known_by_ms: int | None) -> pd.DataFrame:
+def _labels(settings: Settings, path: Path | None, transactions: pa.Table, known_by_ms: int | None) -> pa.Table:
     """The valid labels of these transactions (none without a labels file: label rates are then null)."""
     if path is None:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in LABEL_COLUMNS})
+        return output_schema(LABEL_RECORD).empty_table()
     normalised = normalise_labels(read_table(path, kind=LABEL_RECORD), path, transactions)
     set_aside(settings, path, normalised.rejected)
-    labels = normalised.rows
+    labels = normalised.table
     if known_by_ms is not None:
-        labels = labels[labels["label_time"] <= known_by_ms]
-    return labels[list(LABEL_COLUMNS)]
+        labels = labels.filter(pc.less_equal(labels["label_time"], known_by_ms))
+    return labels
 
 
 @dataclass(frozen=True)
@@ -190,7 +202,7 @@ def run_backfill(
     staged = stage_history(settings, history, labels, as_arrived=as_arrived)
     computed = compute_features(settings, staged)
     late_tx = int((computed.late["kind"] == "transaction").sum())
-    accepted = len(staged.rows)
+    accepted = staged.transactions.num_rows
     rows_out = computed.table.num_rows
     if rows_out + late_tx != accepted:
         raise SkewlessError(

@@ -11,7 +11,6 @@ from jobs.drivers.evaluation import WORLD_START_MS, Scenario
 from models.online import UpdatePolicy
 from models.replay import FROZEN, UPDATING, replay
 from models.train import fit
-from skewless.schema import read_table
 from tests.cli_helpers import invoke
 
 pytestmark = pytest.mark.integration
@@ -32,7 +31,7 @@ def test_evaluate_writes_table_plot_and_metrics_equal_to_a_replay_on_reference_f
 
     scenario = Scenario(cards=400, train_days=10, days=6, seed=5)
     world = settings.data_dir / "evaluate" / "world"
-    tx, labels = read_table(world / "transactions.parquet"), read_table(world / "labels.parquet")
+    tx, labels = pd.read_parquet(world / "transactions.parquet"), pd.read_parquet(world / "labels.parquet")
     tx["event_time"] = tx["event_time"].astype("int64") // 10**6
     labels["label_time"] = labels["label_time"].astype("int64") // 10**6
     assert tx["event_time"].min() >= WORLD_START_MS

@@ -1,8 +1,11 @@
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from skewless.errors import SkewlessError
-from skewless.schema import in_time_order, normalise_labels, normalise_transactions, read_table
+from skewless.schema import as_frame, in_time_order, normalise_labels, normalise_transactions, read_table
+from skewless.validation import typed_columns
+from udfs.validation import LABEL_RECORD, TRANSACTION_RECORD
 
 
 def _frame(**overrides):
@@ -99,3 +102,69 @@ def test_labels_without_merchant_take_it_from_the_history():
     assert labels.rows["merchant_id"].tolist() == ["m7"]
     unknown = normalise_labels(pd.DataFrame({"tx_id": ["zz"], "is_fraud": [1], "label_time": [T + 5]}), "l", history)
     assert unknown.rejected["reject_rule"].tolist() == ["merchant_id.required"]
+
+
+ARRIVAL = T + 1_000
+
+
+def _typed_history() -> pa.Table:
+    """A parquet-typed history breaking every field rule, with a duplicate of a rejected row's tx_id."""
+    rows = [
+        ("ok", "c1", "m1", 10.004, 1.0, 2.0, T, "food"),
+        (" ws\t", "c1", "m1", 1.0, None, None, T + 1, None),
+        ("\u00a0nb\x1c", "c2", "m2", 0.0, 1.0, 2.0, T + 2, ""),
+        (None, "c1", "m1", 1.0, 1.0, 2.0, T, None),
+        ("empty-card", "  ", "m1", 1.0, 1.0, 2.0, T, None),
+        ("noamount", "c1", "m1", None, 1.0, 2.0, T, None),
+        ("nan", "c1", "m1", float("nan"), 1.0, 2.0, T, None),
+        ("refund", "c1", "m1", -0.01, 1.0, 2.0, T, None),
+        ("huge", "c1", "m1", 1e10, 1.0, 2.0, T, None),
+        ("inf", "c1", "m1", float("inf"), 1.0, 2.0, T, None),
+        ("northpole+", "c1", "m1", 1.0, 90.5, 2.0, T, None),
+        ("halfloc", "c1", "m1", 1.0, 1.0, None, T, None),
+        ("seconds", "c1", "m1", 1.0, 1.0, 2.0, 1_767_225_600, None),
+        ("future", "c1", "m1", 1.0, 1.0, 2.0, ARRIVAL + 86_400_001, None),
+        ("notime", "c1", "m1", 1.0, 1.0, 2.0, None, None),
+        ("refund", "c3", "m3", 2.0, 1.0, 2.0, T + 3, None),
+        ("ok", "c1", "m1", 5.0, 1.0, 2.0, T + 4, None),
+    ]
+    names = ["tx_id", "cc_num", "merchant_id", "amount", "lat", "lon", "event_time", "category"]
+    types = [pa.string()] * 3 + [pa.float64()] * 3 + [pa.int64(), pa.string()]
+    return pa.table([pa.array(column, kind) for column, kind in zip(zip(*rows, strict=True), types, strict=True)], names=names)
+
+
+def test_a_typed_table_is_checked_by_arrow_with_the_verdicts_of_the_value_by_value_rules():
+    table = _typed_history()
+    assert typed_columns(table, TRANSACTION_RECORD)
+    fast = normalise_transactions(table, "t", arrival_ms=ARRIVAL)
+    slow = normalise_transactions(table.to_pandas(), "t", arrival_ms=ARRIVAL)
+    rules = fast.rejected["reject_rule"].to_dict()
+    assert rules == {
+        3: "tx_id.required", 4: "cc_num.required", 5: "amount.required", 6: "amount.required", 7: "amount.range",
+        8: "amount.range", 9: "amount.range", 10: "lat.range", 11: "location.pair", 12: "event_time.range",
+        13: "event_time.range", 14: "event_time.required", 16: "tx_id.unique",
+    }
+    assert rules == slow.rejected["reject_rule"].to_dict()
+    assert fast.rows["tx_id"].tolist() == ["ok", "ws", "nb", "refund"]
+    assert fast.rows["amount"].tolist() == [10.0, 1.0, 0.0, 2.0]  # to whole cents
+    pd.testing.assert_frame_equal(fast.rows, slow.rows)
+
+
+def test_typed_labels_are_checked_by_arrow_with_the_verdicts_of_the_value_by_value_rules():
+    history = normalise_transactions(_typed_history(), "t", arrival_ms=ARRIVAL).table
+    labels = pa.table({
+        "tx_id": ["ok", "ws", "ok", "unknown", "nb", "refund", "ws", None],
+        "merchant_id": ["m1", "m1", "m1", "m1", "m2", "m3", "m1", "m1"],
+        "is_fraud": pa.array([1, 0, 0, 1, 2, None, 1, 0], pa.int8()),
+        "label_time": [T + 10, T + 9, T + 5, T + 10, T + 10, T + 10, T, T + 10],
+    })
+    assert typed_columns(labels, LABEL_RECORD)
+    fast = normalise_labels(labels, "l", history, arrival_ms=ARRIVAL)
+    slow = normalise_labels(labels.to_pandas(), "l", as_frame(history), arrival_ms=ARRIVAL)
+    rules = fast.rejected["reject_rule"].to_dict()
+    assert rules == {
+        0: "label.unique", 3: "tx_id.known", 4: "is_fraud.range", 5: "is_fraud.required", 6: "tx_id.known", 7: "tx_id.required",
+    }
+    assert rules == slow.rejected["reject_rule"].to_dict()
+    assert fast.rows[["tx_id", "is_fraud"]].values.tolist() == [["ok", 0], ["ws", 0]]
+    pd.testing.assert_frame_equal(fast.rows, slow.rows)
