@@ -19,7 +19,7 @@ from jobs.csv_parts import read_csv_parts, write_csv_part
 from jobs.event_time import STAGED_LABEL_COLUMNS, late_records, split_late
 from jobs.feature_engine import arrived_events, engine_events, feature_stream, labels_cards, staged_events
 from jobs.feature_spec import output_types
-from jobs.flink_env import create_table_env, start_jvm
+from jobs.flink_env import create_stream_env, create_table_env, java_env, start_jvm
 from jobs.sources import Bootstrap, bind_arrivals
 from skewless.config import Settings
 from skewless.errors import SkewlessError
@@ -158,21 +158,23 @@ def compute_features(settings: Settings, staged: Staged, features: tuple[Feature
     """
     out = settings.staging_dir / "computed"
     shutil.rmtree(out, ignore_errors=True)
-    t_env = create_table_env(settings, "throughput", {"pipeline.name": "skewless backfill"})
+    options = {"pipeline.name": "skewless backfill"}
+    flagged = ()
     if staged.as_arrived:
+        env = t_env = create_table_env(settings, "throughput", options)
         bind_arrivals(t_env, settings, *staged.csvs)
         flagged = split_late(t_env)
         events = arrived_events(t_env)
     else:
-        flagged = ()
-        events = staged_events(t_env, staged.csvs[0])
+        env = create_stream_env(settings, "throughput", options)
+        events = staged_events(env, staged.csvs[0])
     csv_files = get_gateway().jvm.skewless.engine.CsvFiles
     write_features(events, features, out)
     for source in flagged:
         t_env.create_temporary_view(f"{source.name}_late", late_records(t_env, source, settings.features.allowed_lateness_ms))
         late = t_env.sql_query(f"SELECT tx_id, {source.time_field} AS event_time, missed_watermark, reason FROM {source.name}_late")
         csv_files.write(t_env.to_data_stream(late)._j_data_stream, str(out), f"late-{source.kind}")
-    t_env._j_tenv.execEnv().execute("skewless backfill")
+    java_env(env).execute("skewless backfill")
     computed = read_features(out, features, order=("event_time", "tx_id"))
     parts = [read_csv_parts(out, f"late-{s.kind}", _LATE_TYPES).to_pandas().assign(kind=s.kind) for s in flagged]
     late = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*_LATE_TYPES, "kind"])

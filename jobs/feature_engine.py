@@ -19,13 +19,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyflink.datastream import DataStream
+from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink.java_gateway import get_gateway
 from pyflink.table import StreamTableEnvironment, Table
 
 from jobs.checkpoint_marks import with_marks
 from jobs.event_time import LABELS_VIEW, TRANSACTIONS_VIEW
 from jobs.feature_spec import ENGINE_COLUMNS, engine_outputs, engine_spec
+from jobs.flink_env import java_env
 from udfs.features import FEATURES, Feature
 
 LABEL_KNOWN_AFTER_MS = 1
@@ -82,10 +83,10 @@ def labels_cards(labels: pa.Table, transactions: pa.Table) -> pa.Array:
     return transactions["cc_num"].combine_chunks().take(found)
 
 
-def staged_events(t_env: StreamTableEnvironment, events_csv: Path) -> DataStream:
+def staged_events(env: StreamExecutionEnvironment | StreamTableEnvironment, events_csv: Path) -> DataStream:
     """The engine's input rows from a staged history in time order (`engine_events`, written as CSV)."""
     reader = get_gateway().jvm.skewless.engine.HistoryFile
-    return DataStream(reader.read(t_env._j_tenv.execEnv(), str(events_csv.resolve())))
+    return DataStream(reader.read(java_env(env), str(events_csv.resolve())))
 
 
 def arrived_events(t_env: StreamTableEnvironment) -> DataStream:

@@ -20,6 +20,7 @@ from pyflink.java_gateway import get_gateway
 from pyflink.table import StreamTableEnvironment, TableEnvironment
 
 from jobs.event_time import RAW_LABELS, RAW_TRANSACTIONS
+from jobs.flink_env import java_env
 from skewless.config import Settings
 from skewless.records import sql_columns
 from udfs.units import s_to_ms
@@ -107,9 +108,8 @@ def read_topic(
     idle_ms = 0
     if kind is LABEL_RECORD and stop_offsets is None:
         idle_ms = s_to_ms(settings.features.labels_idle_timeout_s)
-    j_env = t_env._j_tenv.execEnv()
     stream = get_gateway().jvm.skewless.engine.KafkaInput.read(
-        j_env, rules_spec(kind), settings.kafka.bootstrap_servers, topic, properties,
+        java_env(t_env), rules_spec(kind), settings.kafka.bootstrap_servers, topic, properties,
         offsets_option(start_offsets[topic]) if start_offsets else "",
         offsets_option(stop_offsets[topic]) if stop_offsets else "",
         settings.features.allowed_lateness_ms, idle_ms, settings.features.silence_release_ms,
