@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink.java_gateway import get_gateway
 from pyflink.table import StreamTableEnvironment, Table
@@ -27,6 +26,7 @@ from jobs.checkpoint_marks import with_marks
 from jobs.event_time import LABELS_VIEW, TRANSACTIONS_VIEW
 from jobs.feature_spec import ENGINE_COLUMNS, engine_outputs, engine_spec
 from jobs.flink_env import java_env
+from skewless.validation import by_tx_id
 from udfs.features import FEATURES, Feature
 
 LABEL_KNOWN_AFTER_MS = 1
@@ -79,8 +79,7 @@ def labels_cards(labels: pa.Table, transactions: pa.Table) -> pa.Array:
 
     Labels carry no card of their own; a card's label rates are keyed by this one.
     """
-    found = pc.index_in(labels["tx_id"], value_set=transactions["tx_id"].combine_chunks())
-    return transactions["cc_num"].combine_chunks().take(found)
+    return by_tx_id(labels["tx_id"], transactions, "cc_num")
 
 
 def staged_events(env: StreamExecutionEnvironment | StreamTableEnvironment, events_csv: Path) -> DataStream:

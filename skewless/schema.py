@@ -22,6 +22,7 @@ from skewless.records import columns, file_columns, string_columns
 from skewless.validation import (
     RAW_COLUMN,
     RULE_COLUMN,
+    by_tx_id,
     check,
     check_table,
     first_broken,
@@ -154,10 +155,8 @@ def in_time_order(rows: pd.DataFrame | pa.Table, time_column: str) -> pd.DataFra
 def _rejected(frame: pd.DataFrame | pa.Table, broken: pd.Series) -> pd.DataFrame:
     """The rows as they were read that broke a rule, each with its rule, indexed by their row in the file."""
     bad = broken.notna().to_numpy()
-    if isinstance(frame, pa.Table):
-        frame = frame.filter(pa.array(bad)).to_pandas().set_axis(np.flatnonzero(bad))
-        bad = np.ones(len(frame), dtype=bool)
-    rejected = frame.loc[bad].assign(**{RULE_COLUMN: broken[broken.notna()].to_numpy()})
+    rows = frame.filter(pa.array(bad)).to_pandas().set_axis(np.flatnonzero(bad)) if isinstance(frame, pa.Table) else frame.loc[bad]
+    rejected = rows.assign(**{RULE_COLUMN: broken[bad].to_numpy()})
     if RAW_COLUMN in rejected:
         rejected[RAW_COLUMN] = rejected[RAW_COLUMN].map(lambda b: b.decode("utf-8", errors="backslashreplace"))
     return rejected
@@ -212,8 +211,7 @@ def _names(frame: pd.DataFrame | pa.Table) -> list[str]:
 
 def _with_merchants(frame: pd.DataFrame | pa.Table, transactions: pa.Table) -> pd.DataFrame | pa.Table:
     """Labels without `merchant_id` take their transaction's (by tx_id; null for an unknown one)."""
-    found = pc.index_in(_text(frame["tx_id"]), value_set=transactions["tx_id"].combine_chunks())
-    merchants = transactions["merchant_id"].combine_chunks().take(found)
+    merchants = by_tx_id(_text(frame["tx_id"]), transactions, "merchant_id")
     if isinstance(frame, pa.Table):
         return frame.append_column("merchant_id", merchants)
     return frame.assign(merchant_id=pd.array(merchants.to_pandas(), dtype="string"))

@@ -247,6 +247,12 @@ def check_table(table: pa.Table, kind: RecordKind, arrival_ms: int) -> tuple[pa.
     return pa.table(values, schema=value_schema(kind)), pd.Series(np.array(rules, dtype=object)[codes], dtype=object)
 
 
+def by_tx_id(tx_ids: pa.Array | pa.ChunkedArray, transactions: pa.Table, column: str) -> pa.Array:
+    """`transactions`' `column` for each of `tx_ids`: the first transaction of an id, null for an unknown one."""
+    found = pc.index_in(tx_ids, value_set=transactions["tx_id"].combine_chunks())
+    return transactions[column].combine_chunks().take(found)
+
+
 def repeated(keys: pa.Array | pa.ChunkedArray, among: np.ndarray) -> np.ndarray:
     """Rows of `among` whose key an earlier row of `among` had (keys hashed once by pyarrow, not as Python objects)."""
     rows = np.flatnonzero(among)
@@ -273,9 +279,7 @@ def label_verdicts(labels: pa.Table, transactions: pa.Table, accepted: pd.Series
     in the file) counts, the others are duplicates. `labels` as `check` gives them;
     `transactions` needs tx_id and event_time (the first of a tx_id counts).
     """
-    found = pc.index_in(labels["tx_id"], value_set=transactions["tx_id"].combine_chunks()).fill_null(-1).to_numpy()
-    times = transactions["event_time"].to_numpy().astype("float64")
-    event_time = np.where(found >= 0, times[np.maximum(found, 0)] if len(times) else np.nan, np.nan)
+    event_time = by_tx_id(labels["tx_id"], transactions, "event_time").to_numpy(zero_copy_only=False).astype("float64")
     with np.errstate(invalid="ignore"):
         gap = labels["label_time"].to_numpy(zero_copy_only=False) - event_time
         known = (gap >= 0) & (gap <= UNIQUE_WITHIN_MS)
