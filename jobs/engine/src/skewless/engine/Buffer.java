@@ -1,8 +1,8 @@
 package skewless.engine;
 
 /**
- * One entity's timed values inside its longest window: appended in time order, with a start
- * index and a running sum per window.
+ * One entity's timed values inside its longest window, kept in time order, with a start index
+ * and a running sum per window.
  *
  * <p>A Flink POJO (public fields, no-arg constructor), so checkpoints serialise it without Kryo.
  * {@code starts[w]} is the first entry inside window w; entries before the smallest start are
@@ -25,16 +25,49 @@ public class Buffer {
         return b;
     }
 
-    void append(long time, long value) {
+    /**
+     * Add a value where its time falls: at the end, unless it arrived after values with a later
+     * time (labels are added on arrival, within the allowed lateness). One inserted before a
+     * window's start is outside that window.
+     */
+    void insert(long time, long value) {
         if (size == times.length) {
             compact();
         }
-        times[size] = time;
-        values[size] = value;
+        int at = size;
+        while (at > 0 && times[at - 1] > time) {
+            at--;
+        }
+        System.arraycopy(times, at, times, at + 1, size - at);
+        System.arraycopy(values, at, values, at + 1, size - at);
+        times[at] = time;
+        values[at] = value;
         size++;
         for (int w = 0; w < sums.length; w++) {
-            sums[w] += value;
+            if (at >= starts[w]) {
+                sums[w] += value;
+            } else {
+                starts[w]++;
+            }
         }
+    }
+
+    /** The index of the first value with a time after {@code time}: {@code size} when there is none. */
+    int after(long time) {
+        int end = size;
+        while (end > 0 && times[end - 1] > time) {
+            end--;
+        }
+        return end;
+    }
+
+    /** The sum of the values from index {@code from} to the end. */
+    long sumFrom(int from) {
+        long sum = 0;
+        for (int i = from; i < size; i++) {
+            sum += values[i];
+        }
+        return sum;
     }
 
     /** Drop entries older than {@code oldestKept} from window w. */

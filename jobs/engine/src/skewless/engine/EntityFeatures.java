@@ -17,11 +17,14 @@ import org.apache.flink.util.Collector;
 /**
  * Every feature of one entity in one keyed pass: previous transaction, all windows, label rates.
  *
- * <p>Rows wait in keyed state until the watermark passes their time, so a row's windows hold
- * every transaction of its millisecond (a window is a span of time) and same-millisecond
+ * <p>Transactions wait in keyed state until the watermark passes their time, so a row's windows
+ * hold every transaction of its millisecond (a window is a span of time) and same-millisecond
  * transactions are taken in tx_id order, whatever order they arrived in. Labels carry their
- * arrival time + 1 ms and are added before the transactions of that millisecond: a label
- * counts for a transaction only if it arrived strictly before it.
+ * arrival time + 1 ms and go into the entity's history on arrival, in time order, without a
+ * timer: a transaction counts the labels up to its own millisecond and no later, so a label
+ * counts for a transaction only if it arrived strictly before it, whichever reached the engine
+ * first. Every transaction still waiting is at or after the watermark, and an on-time label
+ * is after it: none of those it may count has been emitted yet.
  */
 public class EntityFeatures extends KeyedProcessFunction<String, Row, Row> {
     private static final long serialVersionUID = 1L;
@@ -49,6 +52,12 @@ public class EntityFeatures extends KeyedProcessFunction<String, Row, Row> {
     @Override
     public void processElement(Row row, Context ctx, Collector<Row> out) throws Exception {
         long time = (Long) row.getField(Events.TIME);
+        if ((Integer) row.getField(Events.KIND) == Events.LABEL) {
+            History h = entityHistory();
+            h.labels.insert(time, (Integer) row.getField(Events.IS_FRAUD));
+            history.update(h);
+            return;
+        }
         List<Row> rows = waiting.get(time);
         if (rows == null) {
             rows = new ArrayList<>();
@@ -65,29 +74,21 @@ public class EntityFeatures extends KeyedProcessFunction<String, Row, Row> {
         if (rows == null) {
             return;
         }
-        History h = history.value();
-        if (h == null) {
-            h = History.create(spec);
-        }
-        List<Row> transactions = new ArrayList<>(rows.size());
-        for (Row row : rows) {
-            if ((Integer) row.getField(Events.KIND) == Events.LABEL) {
-                h.labels.append(time, (Integer) row.getField(Events.IS_FRAUD));
-            } else {
-                transactions.add(row);
-            }
-        }
-        if (!transactions.isEmpty()) {
-            transactions.sort(Comparator.comparing(r -> (String) r.getField(Events.TX_ID)));
-            emit(time, transactions, h, out);
-        }
+        History h = entityHistory();
+        rows.sort(Comparator.comparing(r -> (String) r.getField(Events.TX_ID)));
+        emit(time, rows, h, out);
         history.update(h);
+    }
+
+    private History entityHistory() throws java.io.IOException {
+        History h = history.value();
+        return h == null ? History.create(spec) : h;
     }
 
     private void emit(long time, List<Row> transactions, History h, Collector<Row> out) {
         if (spec.usesHistory()) {
             for (Row row : transactions) {
-                h.transactions.append(time, (Long) row.getField(Events.CENTS));
+                h.transactions.insert(time, (Long) row.getField(Events.CENTS));
             }
             for (int w = 0; w < spec.windowsMs.size(); w++) {
                 h.transactions.evict(w, time - spec.windowsMs.get(w));
@@ -98,8 +99,8 @@ public class EntityFeatures extends KeyedProcessFunction<String, Row, Row> {
                 Double lat = (Double) row.getField(Events.LAT);
                 Double lon = (Double) row.getField(Events.LON);
                 if (lat != null && lon != null) {
-                    h.latitudes.append(time, micro(lat));
-                    h.longitudes.append(time, micro(lon));
+                    h.latitudes.insert(time, micro(lat));
+                    h.longitudes.insert(time, micro(lon));
                 }
             }
             for (int w = 0; w < spec.placeWindowsMs.size(); w++) {
@@ -113,7 +114,7 @@ public class EntityFeatures extends KeyedProcessFunction<String, Row, Row> {
         for (Row row : transactions) {
             setWindows(row, h);
             setPlaces(row, h);
-            setRates(row, h);
+            setRates(row, time, h);
             setPrevious(row, time, h);
             setRatios(row);
             setCalendar(row, time);
@@ -173,10 +174,17 @@ public class EntityFeatures extends KeyedProcessFunction<String, Row, Row> {
         return (long) Math.rint(degrees * MICRO);
     }
 
-    private void setRates(Row row, History h) {
+    /** Labels after this millisecond have arrived, but after this transaction: they are left out. */
+    private void setRates(Row row, long time, History h) {
+        if (spec.rateOuts.isEmpty()) {
+            return;
+        }
+        int end = h.labels.after(time);
+        long laterFraud = h.labels.sumFrom(end);
+        int later = h.labels.size - end;
         for (int w = 0; w < spec.rateOuts.size(); w++) {
-            int labels = h.labels.count(w);
-            Double rate = labels == 0 ? null : (double) h.labels.sums[w] / labels;
+            int labels = h.labels.count(w) - later;
+            Double rate = labels == 0 ? null : (double) (h.labels.sums[w] - laterFraud) / labels;
             row.setField(Events.FEATURES + spec.rateOuts.get(w), rate);
         }
     }
