@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from pyflink.datastream import DataStream
 from pyflink.java_gateway import get_gateway
 
-from jobs.csv_parts import read_csv_parts, write_csv_part
+from jobs.job_files import arrow_columns, read_arrow_parts, write_csv_part
 from jobs.event_time import STAGED_LABEL_COLUMNS, late_records, split_late
 from jobs.feature_engine import arrived_events, engine_events, feature_stream, labels_cards, staged_events
 from jobs.feature_spec import output_types
@@ -152,7 +152,7 @@ def compute_features(settings: Settings, staged: Staged, features: tuple[Feature
 
     Features and late rows come from one job, so the late split is the streaming job's
     own (`jobs.event_time`), not a second implementation; a history staged in time order
-    has nothing late and skips it. The job writes both as CSV files, read back here in
+    has nothing late and skips it. The job writes both as Arrow files, read back here in
     one call each: collecting through the Flink client costs more than computing the
     features.
     """
@@ -168,27 +168,32 @@ def compute_features(settings: Settings, staged: Staged, features: tuple[Feature
     else:
         env = create_stream_env(settings, "throughput", options)
         events = staged_events(env, staged.csvs[0])
-    csv_files = get_gateway().jvm.skewless.engine.CsvFiles
+    arrow_files = get_gateway().jvm.skewless.engine.ArrowFiles
     write_features(events, features, out)
     for source in flagged:
         t_env.create_temporary_view(f"{source.name}_late", late_records(t_env, source, settings.features.allowed_lateness_ms))
         late = t_env.sql_query(f"SELECT tx_id, {source.time_field} AS event_time, missed_watermark, reason FROM {source.name}_late")
-        csv_files.write(t_env.to_data_stream(late)._j_data_stream, str(out), f"late-{source.kind}")
+        arrow_files.write(t_env.to_data_stream(late)._j_data_stream, str(out), f"late-{source.kind}", arrow_columns(_LATE_TYPES))
     java_env(env).execute("skewless backfill")
     computed = read_features(out, features, order=("event_time", "tx_id"))
-    parts = [read_csv_parts(out, f"late-{s.kind}", _LATE_TYPES).to_pandas().assign(kind=s.kind) for s in flagged]
+    parts = [read_arrow_parts(out, f"late-{s.kind}", _LATE_TYPES).to_pandas().assign(kind=s.kind) for s in flagged]
     late = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*_LATE_TYPES, "kind"])
     return Computed(computed, late)
 
 
+def _feature_types(features: tuple[Feature, ...]) -> dict[str, str]:
+    return {c: _ARROW_TYPES[t] for c, t in output_types(features).items()}
+
+
 def write_features(events: DataStream, features: tuple[Feature, ...], out: Path) -> None:
-    """The engine's rows for `events`, as CSV files in `out` when the job runs (one per subtask)."""
-    get_gateway().jvm.skewless.engine.CsvFiles.write(feature_stream(events, features)._j_data_stream, str(out), "features")
+    """The engine's rows for `events`, as Arrow files in `out` when the job runs (one per subtask)."""
+    stream = feature_stream(events, features)._j_data_stream
+    get_gateway().jvm.skewless.engine.ArrowFiles.write(stream, str(out), "features", arrow_columns(_feature_types(features)))
 
 
 def read_features(out: Path, features: tuple[Feature, ...], order: tuple[str, ...] = ()) -> pa.Table:
     """What `write_features` wrote, typed, in one table, sorted by the `order` columns."""
-    return read_csv_parts(out, "features", {c: _ARROW_TYPES[t] for c, t in output_types(features).items()}, order)
+    return read_arrow_parts(out, "features", _feature_types(features), order)
 
 
 def run_backfill(

@@ -33,8 +33,10 @@ def _digest(sources: list[Path]) -> str:
 
 
 def _classpath() -> str:
-    """Flink's own jars and the Kafka connector's: the engine reads the topics itself (`KafkaInput`)."""
-    return ":".join([f"{flink_home().resolve() / 'lib'}/*", *map(str, kafka_connector_jars())])
+    """Flink's own jars, flink-python's (Arrow, shaded: `ArrowFiles`) and the Kafka connector's: the engine
+    reads the topics itself (`KafkaInput`)."""
+    python_jar = sorted((flink_home() / "opt").glob("flink-python-*.jar"))
+    return ":".join([f"{flink_home().resolve() / 'lib'}/*", *map(str, python_jar), *map(str, kafka_connector_jars())])
 
 
 def engine_jar() -> Path:
