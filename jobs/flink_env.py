@@ -27,6 +27,7 @@ from skewless.flink.prometheus import put_reporter_on_local_classpath, reporter_
 Profile = Literal["latency", "throughput"]
 
 PYTHON_WORKER_MODE = "_python_worker_execution_mode"
+JVM_ARGS = "JVM_ARGS"
 
 THROUGHPUT_BUNDLE = {"bundle_time_ms": 1000, "bundle_size": 100_000, "arrow_batch_size": 10_000}
 
@@ -61,9 +62,12 @@ def flink_options(settings: Settings, profile: Profile) -> dict[str, str]:
 
 
 def _jvm_environment(settings: Settings) -> None:
-    """What the JVM reads when it starts, so set before: where Flink logs, and the local Prometheus reporter."""
+    """What the JVM reads when it starts, so set before: where Flink logs, its options, and the local Prometheus reporter."""
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("FLINK_LOG_DIR", str(settings.logs_dir))
+    ours, theirs = settings.flink.local_jvm_options, os.environ.get(JVM_ARGS, "")
+    if ours not in theirs:  # PyFlink's gateway launcher reads JVM_ARGS; the environment's come last and win
+        os.environ[JVM_ARGS] = f"{ours} {theirs}".strip()
     if settings.metrics.prometheus_local:
         put_reporter_on_local_classpath()
 
