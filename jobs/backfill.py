@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 from pyflink.datastream import DataStream
 from pyflink.java_gateway import get_gateway
 
-from jobs.job_files import arrow_columns, read_arrow_parts, write_csv_part
+from jobs.job_files import arrow_columns, read_arrow_parts, write_arrow_part, write_csv_part
 from jobs.event_time import STAGED_LABEL_COLUMNS, late_records, split_late
 from jobs.feature_engine import arrived_events, engine_events, feature_stream, labels_cards, staged_events
 from jobs.feature_spec import output_types
@@ -46,14 +46,14 @@ class BackfillResult:
 
 @dataclass(frozen=True)
 class Staged:
-    """Normalised rows in the CSVs the Flink job reads, and what was set aside.
+    """Normalised rows in the files the Flink job reads, and what was set aside.
 
-    In time order: one file of the engine's event rows, transactions and labels together
-    (`csvs` = (events,)). As arrived: one file per kind (`csvs` = (transactions, labels)),
-    so each kind's late rows are told by its own order of arrival.
+    In time order: one Arrow file of the engine's event rows, transactions and labels
+    together (`files` = (events,)). As arrived: one CSV per kind, read by SQL (`files` =
+    (transactions, labels)), so each kind's late rows are told by its own order of arrival.
     """
 
-    csvs: tuple[Path, ...]
+    files: tuple[Path, ...]
     as_arrived: bool
     transactions: pa.Table
     label_table: pa.Table
@@ -91,14 +91,14 @@ def stage_history(
         label_rows = label_rows.filter(pc.is_in(label_rows["tx_id"], value_set=rows["tx_id"].combine_chunks()))
     settings.staging_dir.mkdir(parents=True, exist_ok=True)
     if as_arrived:
-        csvs = (settings.staging_dir / f"{name}.csv", settings.staging_dir / f"{name}-labels.csv")
-        write_csv_part(rows, csvs[0])
-        write_csv_part(label_rows.append_column("cc_num", labels_cards(label_rows, rows)).select(list(STAGED_LABEL_COLUMNS)), csvs[1])
+        files = (settings.staging_dir / f"{name}.csv", settings.staging_dir / f"{name}-labels.csv")
+        write_csv_part(rows, files[0])
+        write_csv_part(label_rows.append_column("cc_num", labels_cards(label_rows, rows)).select(list(STAGED_LABEL_COLUMNS)), files[1])
     else:
-        csvs = (settings.staging_dir / f"{name}-events.csv",)
-        write_csv_part(engine_events(rows, label_rows), csvs[0])
+        files = (settings.staging_dir / f"{name}-events.arrow",)
+        write_arrow_part(engine_events(rows, label_rows), files[0])
     rejected_path = set_aside(settings, history, normalised.rejected)
-    return Staged(csvs, as_arrived, rows, label_rows, len(raw), rejected_path)
+    return Staged(files, as_arrived, rows, label_rows, len(raw), rejected_path)
 
 
 def set_aside(settings: Settings, source: Path, rejected: pd.DataFrame) -> Path | None:
@@ -115,7 +115,7 @@ def set_aside(settings: Settings, source: Path, rejected: pd.DataFrame) -> Path 
 def stage_bootstrap(settings: Settings, history: Path, labels: Path | None, now_ms: int) -> Bootstrap:
     """A history for a stream job to read first: its transactions, and the labels known by `now_ms`."""
     staged = stage_history(settings, history, labels, name="bootstrap", labels_known_by_ms=now_ms)
-    return Bootstrap(staged.csvs[0], pc.max(staged.transactions["event_time"]).as_py())
+    return Bootstrap(staged.files[0], pc.max(staged.transactions["event_time"]).as_py())
 
 
 def _labels(settings: Settings, path: Path | None, transactions: pa.Table, known_by_ms: int | None) -> pa.Table:
@@ -162,12 +162,12 @@ def compute_features(settings: Settings, staged: Staged, features: tuple[Feature
     flagged = ()
     if staged.as_arrived:
         env = t_env = create_table_env(settings, "throughput", options)
-        bind_arrivals(t_env, settings, *staged.csvs)
+        bind_arrivals(t_env, settings, *staged.files)
         flagged = split_late(t_env)
         events = arrived_events(t_env)
     else:
         env = create_stream_env(settings, "throughput", options)
-        events = staged_events(env, staged.csvs[0])
+        events = staged_events(env, staged.files[0])
     arrow_files = get_gateway().jvm.skewless.engine.ArrowFiles
     write_features(events, features, out)
     for source in flagged:

@@ -47,7 +47,8 @@ def engine_events(transactions: pa.Table, labels: pa.Table) -> pa.Table:
 
     The same rows `_TRANSACTION_EVENTS` and `_LABEL_EVENTS` make in SQL: amounts in
     exact cents (they have two decimals), a label at its arrival + 1 ms with its
-    transaction's card. Arrow from end to end: staging writes the table as it is.
+    transaction's card. Arrow from end to end: staging writes the table as it is, typed as
+    `HistoryFile.java` reads it.
     """
     tx, lb = transactions.num_rows, labels.num_rows
 
@@ -57,7 +58,7 @@ def engine_events(transactions: pa.Table, labels: pa.Table) -> pa.Table:
     cents = np.round(transactions["amount"].to_numpy() * 100).astype("int64")
     event_ms = np.concatenate([transactions["event_time"].to_numpy(), labels["label_time"].to_numpy() + LABEL_KNOWN_AFTER_MS])
     events = pa.table({
-        "kind": np.repeat(np.array([0, 1], dtype="int64"), [tx, lb]),
+        "kind": np.repeat(np.array([0, 1], dtype="int32"), [tx, lb]),
         "tx_id": joined(transactions["tx_id"], labels["tx_id"], pa.string()),
         "cc_num": joined(transactions["cc_num"], labels_cards(labels, transactions), pa.string()),
         "merchant_id": joined(transactions["merchant_id"], labels["merchant_id"], pa.string()),
@@ -65,7 +66,7 @@ def engine_events(transactions: pa.Table, labels: pa.Table) -> pa.Table:
         "amount_cents": joined(pa.array(cents), pa.nulls(lb, pa.int64()), pa.int64()),
         "lat": joined(transactions["lat"], pa.nulls(lb, pa.float64()), pa.float64()),
         "lon": joined(transactions["lon"], pa.nulls(lb, pa.float64()), pa.float64()),
-        "is_fraud": joined(pa.nulls(tx, pa.int8()), labels["is_fraud"], pa.int8()),
+        "is_fraud": joined(pa.nulls(tx, pa.int32()), labels["is_fraud"].cast(pa.int32()), pa.int32()),
     })
     return events.take(np.argsort(event_ms, kind="stable")).select(list(ENGINE_COLUMNS))
 
@@ -82,10 +83,10 @@ def labels_cards(labels: pa.Table, transactions: pa.Table) -> pa.Array:
     return by_tx_id(labels["tx_id"], transactions, "cc_num")
 
 
-def staged_events(env: StreamExecutionEnvironment | StreamTableEnvironment, events_csv: Path) -> DataStream:
-    """The engine's input rows from a staged history in time order (`engine_events`, written as CSV)."""
+def staged_events(env: StreamExecutionEnvironment | StreamTableEnvironment, events: Path) -> DataStream:
+    """The engine's input rows from a staged history in time order (`engine_events`, written as Arrow)."""
     reader = get_gateway().jvm.skewless.engine.HistoryFile
-    return DataStream(reader.read(java_env(env), str(events_csv.resolve())))
+    return DataStream(reader.read(java_env(env), str(events.resolve())))
 
 
 def arrived_events(t_env: StreamTableEnvironment) -> DataStream:

@@ -1,7 +1,9 @@
 """The files a bounded job reads and writes, in one vectorised call each (pyarrow, not pandas).
 
-Staged input: header-less CSV, nulls as empty fields, the columns in the order the Flink
-source declares them. Output: Arrow IPC streams, one per subtask, as `skewless.engine.ArrowFiles` writes them.
+Staged input: an Arrow IPC stream of the engine's event rows (`HistoryFile.java`), or, for
+a history read as it arrived, header-less CSV (nulls as empty fields, the columns in the
+order the Flink SQL source declares them). Output: Arrow IPC streams, one per subtask, as
+`skewless.engine.ArrowFiles` writes them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ def read_arrow_parts(folder: Path, name: str, types: dict[str, str], order: tupl
     if not table.schema.equals(schema):
         raise ValueError(f"{folder / name}: the job wrote {table.schema}, not {schema}")
     return table.sort_by([(column, "ascending") for column in order]) if order else table
+
+
+def write_arrow_part(table: pa.Table, path: Path) -> None:
+    """`table` as one Arrow IPC stream, in record batches of 64k rows."""
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as stream:
+        stream.write_table(table, max_chunksize=65_536)
 
 
 def write_csv_part(rows: pd.DataFrame | pa.Table, path: Path) -> None:

@@ -71,8 +71,8 @@ class Bootstrap:
     Rows with event_time up to `until_ms` only fill windows: they are not scored or emitted.
     """
 
-    events_csv: Path
-    """The engine's event rows in time order (`jobs.backfill.engine_events`)."""
+    events: Path
+    """The engine's event rows in time order (`jobs.feature_engine.engine_events`, an Arrow file)."""
     until_ms: int
 
 

@@ -83,7 +83,7 @@ def _set_aside(t_env: StreamTableEnvironment, settings: Settings, rows: DataStre
 def _history(t_env: StreamTableEnvironment, settings: Settings, bootstrap: Bootstrap | None) -> DataStream | None:
     if bootstrap is None:
         return None
-    return staged_events(t_env, bootstrap.events_csv)
+    return staged_events(t_env, bootstrap.events)
 
 
 def start_stream(
