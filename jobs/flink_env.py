@@ -62,12 +62,9 @@ def flink_options(settings: Settings, profile: Profile) -> dict[str, str]:
 
 
 def _jvm_environment(settings: Settings) -> None:
-    """What the JVM reads when it starts, so set before: where Flink logs, its options, and the local Prometheus reporter."""
+    """What the JVM reads when it starts, so set before: where Flink logs, and the local Prometheus reporter."""
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("FLINK_LOG_DIR", str(settings.logs_dir))
-    ours, theirs = settings.flink.local_jvm_options, os.environ.get(JVM_ARGS, "")
-    if ours not in theirs:  # PyFlink's gateway launcher reads JVM_ARGS; the environment's come last and win
-        os.environ[JVM_ARGS] = f"{ours} {theirs}".strip()
     if settings.metrics.prometheus_local:
         put_reporter_on_local_classpath()
 
@@ -89,15 +86,20 @@ def local_endpoints(settings: Settings, rest_port: int) -> dict[str, str]:
 
 
 def start_jvm(settings: Settings) -> None:
-    """Start the JVM behind PyFlink in the background, while the caller does other work.
+    """Start a backfill's JVM in the background, while the caller does other work.
 
     A fresh process spends seconds starting it, and 0.8 s more making its first
     execution environment (class loading on both sides of the gateway; the next one
     takes 0.1 s, measured): the backfill stages its history meanwhile. PyFlink starts
     one JVM per process, under a lock, so `create_stream_env` waits for it. A failure
     here is left for `create_stream_env` to report, with its preflight's message.
+    The JVM gets `flink.backfill_jvm_options` unless one is running already (a process
+    that streams after a backfill, as `skewless demo` does, keeps them).
     """
     _jvm_environment(settings)
+    ours, theirs = settings.flink.backfill_jvm_options, os.environ.get(JVM_ARGS, "")
+    if ours not in theirs:  # PyFlink's gateway launcher reads JVM_ARGS; the environment's come last and win
+        os.environ[JVM_ARGS] = f"{ours} {theirs}".strip()
 
     def launch() -> None:
         try:
