@@ -19,7 +19,7 @@ from jobs.job_files import arrow_columns, read_arrow_parts, write_arrow_part, wr
 from jobs.event_time import STAGED_LABEL_COLUMNS, late_records, split_late
 from jobs.feature_engine import arrived_events, engine_events, feature_stream, labels_cards, staged_events
 from jobs.feature_spec import output_types
-from jobs.flink_env import create_stream_env, create_table_env, java_env, start_jvm
+from jobs.flink_env import LocalStart, create_stream_env, create_table_env, java_env, start_local
 from jobs.sources import Bootstrap, bind_arrivals
 from skewless.config import Settings
 from skewless.errors import SkewlessError
@@ -147,26 +147,31 @@ _LATE_TYPES = {"tx_id": "string", "event_time": "int64", "watermark": "string", 
 _ARROW_TYPES = {"STRING": "string", "BIGINT": "int64", "DOUBLE": "float64"}
 
 
-def compute_features(settings: Settings, staged: Staged, features: tuple[Feature, ...] = FEATURES) -> Computed:
+JOB_OPTIONS = {"pipeline.name": "skewless backfill"}
+
+
+def compute_features(
+    settings: Settings, staged: Staged, features: tuple[Feature, ...] = FEATURES, local: LocalStart | None = None,
+) -> Computed:
     """Run the feature engine over the staged history: one row per on-time transaction, and the late rows.
 
     Features and late rows come from one job, so the late split is the streaming job's
     own (`jobs.event_time`), not a second implementation; a history staged in time order
     has nothing late and skips it. The job writes both as Arrow files, read back here in
     one call each: collecting through the Flink client costs more than computing the
-    features.
+    features. `local`: a mini-cluster started for this job (`start_local` with
+    `JOB_OPTIONS`); without, the job starts its own.
     """
     out = settings.staging_dir / "computed"
     shutil.rmtree(out, ignore_errors=True)
-    options = {"pipeline.name": "skewless backfill"}
     flagged = ()
     if staged.as_arrived:
-        env = t_env = create_table_env(settings, "throughput", options)
+        env = t_env = create_table_env(settings, "throughput", JOB_OPTIONS)
         bind_arrivals(t_env, settings, *staged.files)
         flagged = split_late(t_env)
         events = arrived_events(t_env)
     else:
-        env = create_stream_env(settings, "throughput", options)
+        env = create_stream_env(settings, "throughput", JOB_OPTIONS)
         events = staged_events(env, staged.files[0])
     arrow_files = get_gateway().jvm.skewless.engine.ArrowFiles
     write_features(events, features, out)
@@ -174,7 +179,10 @@ def compute_features(settings: Settings, staged: Staged, features: tuple[Feature
         t_env.create_temporary_view(f"{source.name}_late", late_records(t_env, source, settings.features.allowed_lateness_ms))
         late = t_env.sql_query(f"SELECT tx_id, {source.time_field} AS event_time, missed_watermark, reason FROM {source.name}_late")
         arrow_files.write(t_env.to_data_stream(late)._j_data_stream, str(out), f"late-{source.kind}", arrow_columns(_LATE_TYPES))
-    java_env(env).execute("skewless backfill")
+    if local is None:
+        java_env(env).execute("skewless backfill")
+    else:
+        local.execute(env, "skewless backfill")
     computed = read_features(out, features, order=("event_time", "tx_id"))
     parts = [read_arrow_parts(out, f"late-{s.kind}", _LATE_TYPES).to_pandas().assign(kind=s.kind) for s in flagged]
     late = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*_LATE_TYPES, "kind"])
@@ -205,9 +213,12 @@ def run_backfill(
     store, so serving can start from the history before the stream has seen a card.
     """
     started = time.monotonic()
-    start_jvm(settings)
-    staged = stage_history(settings, history, labels, as_arrived=as_arrived)
-    computed = compute_features(settings, staged)
+    local = start_local(settings, "throughput", JOB_OPTIONS)
+    try:
+        staged = stage_history(settings, history, labels, as_arrived=as_arrived)
+        computed = compute_features(settings, staged, local=local)
+    finally:
+        local.close()
     late_tx = int((computed.late["kind"] == "transaction").sum())
     accepted = staged.transactions.num_rows
     rows_out = computed.table.num_rows

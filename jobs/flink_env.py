@@ -85,30 +85,68 @@ def local_endpoints(settings: Settings, rest_port: int) -> dict[str, str]:
     return options
 
 
-def start_jvm(settings: Settings) -> None:
-    """Start a backfill's JVM in the background, while the caller does other work.
+class LocalStart:
+    """The JVM and the mini-cluster of one bounded local job, started in the background (`start_local`).
 
-    A fresh process spends seconds starting it, and 0.8 s more making its first
-    execution environment (class loading on both sides of the gateway; the next one
-    takes 0.1 s, measured): the backfill stages its history meanwhile. PyFlink starts
-    one JVM per process, under a lock, so `create_stream_env` waits for it. A failure
-    here is left for `create_stream_env` to report, with its preflight's message.
+    A fresh process spends seconds starting the JVM, 0.8 s more making its first
+    execution environment (class loading on both sides of the gateway), and 2-3 s
+    starting Flink's mini-cluster when the job is submitted (measured): the backfill
+    stages its history meanwhile. The cluster is the one Flink's local executor would
+    start for the job, from the same configuration; it runs one job (`execute`) and closes.
+    """
+
+    def __init__(self, settings: Settings, profile: Profile, extra: dict[str, str] | None) -> None:
+        self.cluster = None  # the Java `skewless.engine.LocalCluster`, once started
+        self.started = threading.Event()
+        threading.Thread(target=self._start, args=(settings, profile, extra), name="skewless-local-start", daemon=True).start()
+
+    def _start(self, settings: Settings, profile: Profile, extra: dict[str, str] | None) -> None:
+        try:
+            config = _configuration(settings, profile, extra)
+            StreamExecutionEnvironment.get_execution_environment(config)  # puts the engine's jar on the classpath
+            self.cluster = get_gateway().jvm.skewless.engine.LocalCluster.start(config._j_configuration)
+        except Exception:  # noqa: BLE001 - the job then starts its own cluster, and reports what fails
+            self.cluster = None
+        finally:
+            self.started.set()
+
+    def execute(self, env: StreamExecutionEnvironment | StreamTableEnvironment, name: str) -> None:
+        """Run the job built on `env` on this cluster, or on one of its own if this one could not start."""
+        self.started.wait()
+        cluster, self.cluster = self.cluster, None
+        if cluster is None:
+            java_env(env).execute(name)
+        else:
+            cluster.execute(java_env(env), name)
+
+    def close(self) -> None:
+        """Stop the cluster if no job ran on it (the caller failed first)."""
+        self.started.wait()
+        if self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
+
+
+def start_local(settings: Settings, profile: Profile, extra: dict[str, str] | None = None) -> LocalStart:
+    """Start a backfill's JVM and mini-cluster in the background; build its job with the same `profile` and `extra`.
+
     The JVM gets `flink.backfill_jvm_options` unless one is running already (a process
     that streams after a backfill, as `skewless demo` does, keeps them).
     """
+    check_java()
     _jvm_environment(settings)
     ours, theirs = settings.flink.backfill_jvm_options, os.environ.get(JVM_ARGS, "")
     if ours not in theirs:  # PyFlink's gateway launcher reads JVM_ARGS; the environment's come last and win
         os.environ[JVM_ARGS] = f"{ours} {theirs}".strip()
+    return LocalStart(settings, profile, extra)
 
-    def launch() -> None:
-        try:
-            get_gateway()
-            StreamExecutionEnvironment.get_execution_environment(Configuration())
-        except Exception:  # noqa: BLE001 - reported by create_stream_env, which starts it again
-            return
 
-    threading.Thread(target=launch, name="skewless-jvm-start", daemon=True).start()
+def _configuration(settings: Settings, profile: Profile, extra: dict[str, str] | None) -> Configuration:
+    options = {**flink_options(settings, profile), **(extra or {}), **settings.flink.options}  # -D wins
+    config = Configuration()
+    for key, value in options.items():
+        config.set_string(key, value)
+    return config
 
 
 def create_stream_env(settings: Settings, profile: Profile, extra: dict[str, str] | None = None) -> StreamExecutionEnvironment:
@@ -121,11 +159,7 @@ def create_stream_env(settings: Settings, profile: Profile, extra: dict[str, str
     # on a cluster, drained a backlog 18-22% faster at -p 2 (docs/stack.md). PyFlink reads this switch
     # when the table environment is created, and only from the environment.
     os.environ[PYTHON_WORKER_MODE] = "process"
-    options = {**flink_options(settings, profile), **(extra or {}), **settings.flink.options}  # -D wins
-    config = Configuration()
-    for key, value in options.items():
-        config.set_string(key, value)
-    return StreamExecutionEnvironment.get_execution_environment(config)
+    return StreamExecutionEnvironment.get_execution_environment(_configuration(settings, profile, extra))
 
 
 def create_table_env(settings: Settings, profile: Profile, extra: dict[str, str] | None = None) -> StreamTableEnvironment:
