@@ -12,6 +12,7 @@ import click
 from cli.context import Context, run_guarded
 from skewless import logs
 from skewless.config import load_settings
+from jobs.flink_env import stop_jvm
 from skewless.errors import SkewlessError
 
 
@@ -69,4 +70,7 @@ _register()
 
 
 def main() -> None:
-    run_guarded(lambda args: cli.main(args, standalone_mode=False), sys.argv[1:])
+    try:
+        run_guarded(lambda args: cli.main(args, standalone_mode=False), sys.argv[1:])
+    finally:
+        stop_jvm()

