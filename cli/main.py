@@ -10,9 +10,9 @@ from typing import Any
 import click
 
 from cli.context import Context, run_guarded
+from jobs.flink_env import stop_jvm
 from skewless import logs
 from skewless.config import load_settings
-from jobs.flink_env import stop_jvm
 from skewless.errors import SkewlessError
 
 

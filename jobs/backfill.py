@@ -15,11 +15,11 @@ import pyarrow.compute as pc
 from pyflink.datastream import DataStream
 from pyflink.java_gateway import get_gateway
 
-from jobs.job_files import arrow_columns, read_arrow_parts, write_arrow_part, write_csv_part
 from jobs.event_time import STAGED_LABEL_COLUMNS, late_records, split_late
 from jobs.feature_engine import arrived_events, engine_events, feature_stream, labels_cards, staged_events
 from jobs.feature_spec import output_types
 from jobs.flink_env import LocalStart, create_stream_env, create_table_env, java_env, start_local
+from jobs.job_files import arrow_columns, read_arrow_parts, write_arrow_part, write_csv_part
 from jobs.sources import Bootstrap, bind_arrivals
 from skewless.config import Settings
 from skewless.errors import SkewlessError
