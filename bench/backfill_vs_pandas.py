@@ -105,7 +105,7 @@ def main() -> None:
     jobs = ((1, FEATURES, "job only -p 1"), (2, FEATURES, "job only -p 2"), (2, FEATURES + MORE_WINDOWS, "job only -p 2, +3 windows"))
     for p, features, name in jobs:
         job_s[name] = min(_timed(lambda p=p, f=features: compute_features(_at(settings, p), staged, f))[1] for _ in range(REPEATS))
-        results.append(_row(name, n, job_s[name], pandas_s, f"warm JVM, best of {REPEATS}; staged CSV in, features in memory"))
+        results.append(_row(name, n, job_s[name], pandas_s, f"warm JVM, best of {REPEATS}; staged events in, features read back"))
     more_s, base_s = job_s["job only -p 2, +3 windows"], job_s["job only -p 2"]
 
     summary = {

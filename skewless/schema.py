@@ -1,7 +1,7 @@
 """The canonical transaction and label records, and normalisation of any history file.
 
 Internally times are epoch milliseconds (UTC) in `event_time` / `label_time`: the
-same integer in a Kafka message, a staged CSV and a Flink row, so no time zone or
+same integer in a Kafka message, a staged file and a Flink row, so no time zone or
 precision conversion can differ between the two pipelines.
 """
 
