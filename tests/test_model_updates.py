@@ -28,8 +28,13 @@ def test_promotion_switches_the_running_job_atomically(trained_model):
     before, candidate = registry.current(), other_model(registry)
     transactions, labels = live_batch(load_population(s), count=120, rate=10, seed=21)  # 12 s of event time
     transactions = with_disorder(transactions, "event_time", 0, 0)
-    labels = with_disorder(labels.assign(label_time=transactions["event_time"].to_numpy() + 1), "label_time", 0, 0)
     half = len(transactions) // 2
+    # The pause between the halves lets the silence rule move event time to the newest the job read (the first
+    # half's last label, 2 ms after its transaction): the second half comes later in event time too, as live
+    # traffic after a pause would. Without the gap, a second half starting within 2 ms of the first would be late.
+    second_half = np.arange(len(transactions)) >= half
+    transactions = transactions.assign(event_time=transactions["event_time"].to_numpy() + np.where(second_half, 1_000, 0))
+    labels = with_disorder(labels.assign(label_time=transactions["event_time"].to_numpy() + 1), "label_time", 0, 0)
     scores_from = true_end_offsets(s, s.topics.scores, s.topics.partitions)
 
     def send(producer):
