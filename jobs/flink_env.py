@@ -106,7 +106,7 @@ class LocalStart:
             StreamExecutionEnvironment.get_execution_environment(config)  # puts the engine's jar on the classpath
             self.cluster = get_gateway().jvm.skewless.engine.LocalCluster.start(config._j_configuration)
         except Exception:  # noqa: BLE001 - the job then starts its own cluster, and reports what fails
-            self.cluster = None
+            pass
         finally:
             self.started.set()
 

@@ -34,10 +34,7 @@ public class Buffer {
         if (size == times.length) {
             compact();
         }
-        int at = size;
-        while (at > 0 && times[at - 1] > time) {
-            at--;
-        }
+        int at = after(time);
         System.arraycopy(times, at, times, at + 1, size - at);
         System.arraycopy(values, at, values, at + 1, size - at);
         times[at] = time;
