@@ -11,6 +11,7 @@ import pandas as pd
 from skewless.config import Settings
 from skewless.errors import SkewlessError
 from skewless.featurestore.names import TIMESTAMP_FIELD, feature_view_name
+from skewless.featurestore.sqlite_rows import SqliteRows
 from skewless.featurestore.store import open_store, with_event_timestamp
 from udfs.features import ENTITIES, features_of
 from udfs.units import now_ms
@@ -20,18 +21,27 @@ class OnlineWriter:
     """Writes the newest feature values of each entity to the online store.
 
     Newest by (event_time, tx_id), decided here: the sqlite store keeps whatever was
-    written last and the Redis store drops equal timestamps (docs/stack.md).
+    written last and the Redis store drops equal timestamps (docs/stack.md). A sqlite
+    store's rows are written as Feast writes them, in one statement per view (`SqliteRows`).
     """
 
     def __init__(self, settings: Settings) -> None:
         self.store = open_store(settings)
         self.views = {e: [f.name for f in features_of(e)] for e in ENTITIES if features_of(e)}
+        self.sqlite = SqliteRows.of(self.store)
 
     def write(self, features: pd.DataFrame) -> None:
-        stamped = with_event_timestamp(features)
+        stamped = with_event_timestamp(features).sort_values(["event_time", "tx_id"], kind="stable")
+        direct = []
         for entity, names in self.views.items():
-            latest = stamped.sort_values(["event_time", "tx_id"], kind="stable").drop_duplicates(entity.key, keep="last")
-            self.store.write_to_online_store(feature_view_name(entity), latest[[entity.key, TIMESTAMP_FIELD, *names]])
+            view = feature_view_name(entity)
+            latest = stamped.drop_duplicates(entity.key, keep="last")[[entity.key, TIMESTAMP_FIELD, *names]]
+            if self.sqlite is not None and self.sqlite.covers(view):
+                direct.append((view, entity.key, latest))
+            else:
+                self.store.write_to_online_store(view, latest)
+        if direct:
+            self.sqlite.write(direct)
 
 
 class OnlineWriteBehind:

@@ -1,0 +1,91 @@
+"""The sqlite online store written by `SqliteRows`: the very rows Feast's own write leaves, served back by Feast."""
+
+import shutil
+import sqlite3
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jobs.feature_spec import output_types
+from skewless.config import Settings
+from skewless.featurestore.names import feature_view_name
+from skewless.featurestore.online import OnlineWriter
+from skewless.featurestore.store import apply_definitions, read_online
+from udfs.features import CARD, MERCHANT, feature_names, features_of
+
+pytestmark = pytest.mark.integration
+T = 1_767_225_600_123
+
+
+@pytest.fixture(scope="module")
+def sqlite_settings(settings: Settings, tmp_path_factory) -> Settings:
+    data_dir = tmp_path_factory.mktemp("sqlite") / "data"
+    repo = data_dir.parent / "feature_repo"
+    shutil.copytree(settings.feature_repo, repo, ignore=shutil.ignore_patterns("__pycache__"))
+    own = settings.model_copy(update={"data_dir": data_dir, "feature_repo": repo})
+    apply_definitions(own)
+    return own
+
+
+def _features() -> pd.DataFrame:
+    """Rows as the engine gives them: every feature typed as declared, nulls in the doubles, two rows of one card."""
+    rows = []
+    for i, (tx, card, merchant, at) in enumerate([("a1", "c1", "m1", T), ("a0", "c1", "m1", T - 5_000), ("b1", "c2", "m2", T + 7),
+                                                  ("d1", "c3", "m1", T + 1_000)]):
+        row = {name: (i * 3.25 + 0.1 if sql == "DOUBLE" else i * 7 + 2) for name, sql in output_types().items()
+               if name in feature_names()}
+        row.update(tx_id=tx, cc_num=card, merchant_id=merchant, event_time=at)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    doubles = [name for name, sql in output_types().items() if sql == "DOUBLE" and name in feature_names()]
+    frame.loc[frame["tx_id"] == "b1", doubles[:3]] = np.nan
+    frame.loc[frame["tx_id"] == "a1", doubles[-1]] = np.nan
+    return frame
+
+
+def _tables(writer: OnlineWriter) -> dict[str, list[tuple]]:
+    conn: sqlite3.Connection = writer.store._get_provider().online_store._get_conn(writer.store.config)
+    names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {n: sorted(conn.execute(f'SELECT * FROM "{n}"').fetchall()) for n in names}
+
+
+def _clear(writer: OnlineWriter, tables) -> None:
+    conn = writer.store._get_provider().online_store._get_conn(writer.store.config)
+    with conn:
+        for name in tables:
+            conn.execute(f'DELETE FROM "{name}"')
+
+
+def test_the_tables_hold_what_feasts_own_write_leaves(sqlite_settings):
+    writer = OnlineWriter(sqlite_settings)
+    assert writer.sqlite is not None and all(writer.sqlite.covers(feature_view_name(e)) for e in (CARD, MERCHANT))
+    frame = _features()
+    direct = writer.sqlite
+    writer.sqlite = None  # Feast's write_to_online_store, view by view
+    writer.write(frame.iloc[:2])
+    writer.write(frame.iloc[2:])
+    by_feast = _tables(writer)
+    assert sum(len(rows) for rows in by_feast.values()) == 3 * len(features_of(CARD)) + 2 * len(features_of(MERCHANT))
+    _clear(writer, by_feast)
+    writer.sqlite = direct
+    writer.write(frame.iloc[:2])
+    writer.write(frame.iloc[2:])
+    assert _tables(writer) == by_feast
+
+
+def test_feast_serves_the_newest_values_with_their_nulls(sqlite_settings):
+    writer = OnlineWriter(sqlite_settings)
+    frame = _features()
+    writer.write(frame)
+    writer.write(frame[frame["tx_id"] == "a0"])  # older than a1 and d1, but written last: the store keeps it, as Feast's does
+    cards = read_online(sqlite_settings, CARD, ["c1", "c2", "nobody"]).set_index("cc_num")
+    names = [f.name for f in features_of(CARD)]
+    a0, b1 = frame.set_index("tx_id").loc["a0", names], frame.set_index("tx_id").loc["b1", names]
+    assert cards.loc["c1", names].tolist() == a0.tolist()
+    assert cards.loc["c2", names].isna().tolist() == b1.isna().tolist() and b1.isna().any()
+    assert cards.loc["c2", names].dropna().tolist() == b1.dropna().tolist()
+    assert cards.loc["nobody", names].isna().all()
+    merchants = read_online(sqlite_settings, MERCHANT, ["m1"]).set_index("merchant_id")
+    merchant_names = [f.name for f in features_of(MERCHANT)]
+    assert merchants.loc["m1", merchant_names].tolist() == frame.set_index("tx_id").loc["a0", merchant_names].tolist()
