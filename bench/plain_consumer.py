@@ -3,7 +3,8 @@
 Same features (driven by `udfs.features`), same model, same stores, no Flink: one
 consumer reads transactions and labels; per card and merchant a deque per window with
 running sums; each poll's batch gets one vectorised distance, one vectorised predict,
-one Feast online write per view, and its scores produced to Kafka. It takes rows in
+one online write (skewless's own `OnlineWriter`, so both sides pay the same for the
+store), and its scores produced to Kafka. It takes rows in
 arrival order and waits for no watermark, as such consumers do: quicker to write,
 without skewless's guarantees (ties, disorder, parity with the backfill).
 
