@@ -1,13 +1,15 @@
 """Feast's sqlite online store, written the way Feast writes it, with one statement per view.
 
 Feast's sqlite store turns a frame into protos, then upserts each (entity, feature)
-with a Python call of its own: 0.56 ms of CPU per transaction at the stream's batch
+with a Python call of its own: 0.56-0.76 ms of CPU per transaction at the stream's batch
 sizes, the larger part of its scoring process's CPU at 1,000 tx/s (docs/stack.md,
 "Feast online stores"). This writes the same rows, byte for byte, in one `executemany`
 per view and one commit per write: Feast's own connection, table names, entity keys,
 value protos and timestamp adapter, only not a call per value. `tests/test_online_sqlite.py`
-holds the tables to what Feast's `write_to_online_store` leaves. Anything this does not
-cover (vector or text-search columns, a type other than DOUBLE and INT64) goes through Feast.
+holds the tables to what Feast's `write_to_online_store` leaves (Feast's internals it
+reuses are those of the pinned feast==0.67.0). Anything this does not cover (vector or
+text-search columns, a feature other than DOUBLE or INT64, a key other than a string)
+goes through Feast.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class SqliteRows:
         self.conn = store._get_provider().online_store._get_conn(store.config)
         self.table_id = _table_id
         self.kinds = {ValueType.DOUBLE: "double_val", ValueType.INT64: "int64_val"}
+        self.string = ValueType.STRING
         self.views: dict[str, tuple[str, dict[str, str]] | None] = {}
 
     @classmethod
@@ -46,12 +49,13 @@ class SqliteRows:
         return cls(store)
 
     def _view(self, name: str) -> tuple[str, dict[str, str]] | None:
-        """The view's table and each feature's proto field; None for a view with another type."""
+        """The view's table and each feature's proto field; None for a view with another type or key."""
         if name not in self.views:
             view = self.store.get_feature_view(name)
             kinds = {f.name: self.kinds.get(f.dtype.to_value_type()) for f in view.features}
+            string_key = [f.dtype.to_value_type() for f in view.entity_columns] == [self.string]
             table = self.table_id(self.config.project, view, self.config.registry.enable_online_feature_view_versioning)
-            self.views[name] = None if None in kinds.values() else (table, kinds)
+            self.views[name] = (table, kinds) if string_key and None not in kinds.values() else None
         return self.views[name]
 
     def covers(self, name: str) -> bool:
