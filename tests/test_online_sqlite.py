@@ -44,14 +44,12 @@ def _features() -> pd.DataFrame:
     return frame
 
 
-def _tables(writer: OnlineWriter) -> dict[str, list[tuple]]:
-    conn: sqlite3.Connection = writer.store._get_provider().online_store._get_conn(writer.store.config)
+def _tables(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
     names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     return {n: sorted(conn.execute(f'SELECT * FROM "{n}"').fetchall()) for n in names}
 
 
-def _clear(writer: OnlineWriter, tables) -> None:
-    conn = writer.store._get_provider().online_store._get_conn(writer.store.config)
+def _clear(conn: sqlite3.Connection, tables) -> None:
     with conn:
         for name in tables:
             conn.execute(f'DELETE FROM "{name}"')
@@ -61,17 +59,17 @@ def test_the_tables_hold_what_feasts_own_write_leaves(sqlite_settings):
     writer = OnlineWriter(sqlite_settings)
     assert writer.sqlite is not None and all(writer.sqlite.covers(feature_view_name(e)) for e in (CARD, MERCHANT))
     frame = _features()
-    direct = writer.sqlite
+    direct = writer.sqlite  # its connection is the one Feast's store writes through
     writer.sqlite = None  # Feast's write_to_online_store, view by view
     writer.write(frame.iloc[:2])
     writer.write(frame.iloc[2:])
-    by_feast = _tables(writer)
+    by_feast = _tables(direct.conn)
     assert sum(len(rows) for rows in by_feast.values()) == 3 * len(features_of(CARD)) + 2 * len(features_of(MERCHANT))
-    _clear(writer, by_feast)
+    _clear(direct.conn, by_feast)
     writer.sqlite = direct
     writer.write(frame.iloc[:2])
     writer.write(frame.iloc[2:])
-    assert _tables(writer) == by_feast
+    assert _tables(direct.conn) == by_feast
 
 
 def test_feast_serves_the_newest_values_with_their_nulls(sqlite_settings):

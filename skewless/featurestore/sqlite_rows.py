@@ -38,6 +38,7 @@ class SqliteRows:
         self.kinds = {ValueType.DOUBLE: "double_val", ValueType.INT64: "int64_val"}
         self.string = ValueType.STRING
         self.views: dict[str, tuple[str, dict[str, str]] | None] = {}
+        """Per view: its upsert statement and each feature's proto field, or None when Feast writes it."""
 
     @classmethod
     def of(cls, store) -> SqliteRows | None:
@@ -49,13 +50,13 @@ class SqliteRows:
         return cls(store)
 
     def _view(self, name: str) -> tuple[str, dict[str, str]] | None:
-        """The view's table and each feature's proto field; None for a view with another type or key."""
+        """The view's upsert statement and each feature's proto field; None for a view with another type or key."""
         if name not in self.views:
             view = self.store.get_feature_view(name)
             kinds = {f.name: self.kinds.get(f.dtype.to_value_type()) for f in view.features}
             string_key = [f.dtype.to_value_type() for f in view.entity_columns] == [self.string]
             table = self.table_id(self.config.project, view, self.config.registry.enable_online_feature_view_versioning)
-            self.views[name] = (table, kinds) if string_key and None not in kinds.values() else None
+            self.views[name] = (_upsert(table), kinds) if string_key and None not in kinds.values() else None
         return self.views[name]
 
     def covers(self, name: str) -> bool:
@@ -65,8 +66,8 @@ class SqliteRows:
         """(view, entity key column, rows: the key, `TIMESTAMP_FIELD` and the view's features, one row per key), in one commit."""
         with self.conn:
             for name, key, rows in frames:
-                table, kinds = self._view(name)
-                self.conn.executemany(_upsert(table), self._rows(key, rows, kinds))
+                upsert, kinds = self._view(name)
+                self.conn.executemany(upsert, self._rows(key, rows, kinds))
 
     def _rows(self, key: str, rows: pd.DataFrame, kinds: dict[str, str]) -> list[tuple[Any, ...]]:
         from feast.infra.key_encoding_utils import serialize_entity_key
