@@ -79,7 +79,7 @@ class Freshness:
             with self.lock:
                 values = np.fromiter(self.recent, dtype=np.int64, count=len(self.recent))
             quantiles = [q for _, q in self.QUANTILES]
-            self.computed = dict(zip(quantiles, np.percentile(values, quantiles).astype(int).tolist())) if len(values) else {}
+            self.computed = dict(zip(quantiles, np.percentile(values, quantiles).astype(int).tolist(), strict=True)) if len(values) else {}
             self.computed_at = time.monotonic()
         return self.computed.get(q, 0)
 
