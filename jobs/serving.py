@@ -61,7 +61,7 @@ class Freshness:
     def __init__(self, group) -> None:  # pyflink.metrics.MetricGroup
         self.recent: deque[int] = deque(maxlen=self.WINDOW)
         self.lock = threading.Lock()
-        self.computed: dict[int, int] = {}
+        self.computed = {percent: 0 for _, percent in self.QUANTILES}
         self.computed_at = -self.REFRESH_S
         for entity in ENTITIES:
             if features_of(entity):
@@ -78,10 +78,11 @@ class Freshness:
         if time.monotonic() - self.computed_at >= self.REFRESH_S:
             with self.lock:
                 values = np.fromiter(self.recent, dtype=np.int64, count=len(self.recent))
-            quantiles = [q for _, q in self.QUANTILES]
-            self.computed = dict(zip(quantiles, np.percentile(values, quantiles).astype(int).tolist(), strict=True)) if len(values) else {}
+            percents = [percent for _, percent in self.QUANTILES]
+            at = np.percentile(values, percents).astype(int).tolist() if len(values) else [0] * len(percents)
+            self.computed = dict(zip(percents, at, strict=True))
             self.computed_at = time.monotonic()
-        return self.computed.get(q, 0)
+        return self.computed[q]
 
 
 class ScoreAndServe(ScalarFunction):

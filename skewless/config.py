@@ -38,9 +38,9 @@ class Topics(_Section):
     drift: str = "model-drift"
     partitions: int = Field(2, ge=1)
     """Partitions of each topic skewless creates: at least the largest parallelism planned (a source subtask
-    without a partition idles). Two by default, the parallelism of a 2-core machine: each producer batch is
-    one per partition, and the embedded broker's every fetch lists every batch it holds, so half the
-    partitions halve what a read costs it (docs/stack.md, "The embedded broker")."""
+    without a partition idles). Two by default, the parallelism of a 2-core machine: a producer sends a batch
+    per partition, and the embedded broker lists every batch of a partition on each fetch, so half the
+    partitions halve what each read costs it (docs/stack.md, "The embedded broker")."""
 
 
 class KafkaSettings(_Section):
