@@ -13,7 +13,8 @@ pytestmark = pytest.mark.integration
 
 def test_true_end_offsets_count_every_record(settings, broker):
     topic = "end-offsets-check"
-    ensure_topics(settings, [topic])
+    settings = settings.model_copy(update={"topics": settings.topics.model_copy(update={"partitions": 3})})
+    ensure_topics(settings, [topic])  # three partitions: many batches, one record, none
     producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers, linger_ms=50)
     for batch in range(3):  # several batches: the broker reports the last batch's base offset
         for i in range(4):
@@ -22,7 +23,7 @@ def test_true_end_offsets_count_every_record(settings, broker):
     producer.send(topic, value=b"single", partition=2)
     producer.close()
     ends = true_end_offsets(settings, topic, settings.topics.partitions)
-    assert ends == {0: 12, 1: 0, 2: 1, 3: 0}
+    assert ends == {0: 12, 1: 0, 2: 1}
 
 
 def test_topics_are_created_with_the_configured_partitions(settings, broker):
