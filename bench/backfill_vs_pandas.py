@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench import pandas_features
+from bench.workspace import SKEWLESS
 from jobs.backfill import compute_features, stage_history
 from skewless.config import Settings, load_settings
 from skewless.featurestore.store import with_event_timestamp
@@ -58,7 +58,7 @@ def _pandas(history: Path, labels: Path, out: Path) -> int:
 
 def _cli_backfill(settings: Settings, parallelism: int, history: Path, labels: Path, rows: int) -> float:
     """`skewless backfill` in a fresh process (it pays its own imports and JVM start), timed from outside."""
-    command = [str(Path(sys.executable).parent / "skewless"), "--data-dir", str(settings.data_dir), "--output", "json",
+    command = [SKEWLESS, "--data-dir", str(settings.data_dir), "--output", "json",
                "-p", str(parallelism), "backfill", str(history), "--labels", str(labels)]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=True)

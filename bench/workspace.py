@@ -11,6 +11,9 @@ from pathlib import Path
 from cli.main import cli
 from skewless.config import Settings, load_settings
 
+SKEWLESS = str(Path(sys.executable).parent / "skewless")
+"""The CLI of this environment, for commands run in processes of their own."""
+
 
 def run_cli(*args: str) -> None:
     cli.main(list(args), standalone_mode=False)
@@ -23,7 +26,7 @@ def run_command(*args: str) -> None:
     `flink.backfill_jvm_options` (a batch's collector and compiler), and the stream measured
     next would reuse it: the stream would not run as `skewless stream` runs it.
     """
-    subprocess.run([str(Path(sys.executable).parent / "skewless"), *args], check=True)
+    subprocess.run([SKEWLESS, *args], check=True)
 
 
 def trained_workspace(workdir: Path, cards: int = 2_000, days: int = 10, reuse: bool = False) -> Settings:
