@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from models.scoring import Scorer
 from skewless.config import Settings
@@ -145,28 +145,50 @@ def _with_distances(frame: pd.DataFrame, lats: np.ndarray, lons: np.ndarray) -> 
     return frame.assign(**{f.name: values[f.kind] for f in FEATURES if isinstance(f, PrevTx)})
 
 
+def _producer(settings: Settings) -> Producer:
+    return Producer({"bootstrap.servers": settings.kafka.bootstrap_servers, "linger.ms": 5, "acks": 1,
+                     "batch.size": 1024 * 1024, "enable.metrics.push": False})
+
+
+def _send(producer: Producer, topic: str, key: bytes, value: bytes, errors: list[str]) -> None:
+    """Produce one score; a failed delivery is recorded in `errors`, and fails the run at the end."""
+    def delivered(error, _message) -> None:
+        if error is not None:
+            errors.append(str(error))
+    while True:
+        try:
+            producer.produce(topic, value=value, key=key, on_delivery=delivered)
+            return
+        except BufferError:  # the client's queue is full: let it send
+            producer.poll(0.05)
+
+
 def drain(settings: Settings, start: dict[str, dict[int, int]], count: int, idle_s: float = 30.0) -> dict:
-    """Consume from `start` until `count` transactions are scored; the report's clock starts at the first record."""
+    """Consume from `start` until `count` transactions are scored; the report's clock starts at the first record.
+
+    Kafka through confluent-kafka (librdkafka), the client a user after throughput picks: it fetches in
+    threads of its own, and costs a twentieth of kafka-python's CPU per record produced (docs/stack.md).
+    """
     topics = settings.topics
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers, enable_auto_commit=False,
-                             max_poll_records=5000, fetch_max_bytes=64 * 1024 * 1024)
-    assigned = {TopicPartition(t, p): o for t, offsets in start.items() for p, o in offsets.items()}
-    consumer.assign(list(assigned))
-    for tp, offset in assigned.items():
-        consumer.seek(tp, offset)
-    producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers, linger_ms=5, acks=1, batch_size=256 * 1024)
+    consumer = Consumer({"bootstrap.servers": settings.kafka.bootstrap_servers, "group.id": "skewless-plain-baseline",
+                         "enable.auto.commit": False, "fetch.wait.max.ms": settings.kafka.fetch_max_wait_ms,
+                         "max.partition.fetch.bytes": 16 * 1024 * 1024, "enable.metrics.push": False})
+    consumer.assign([TopicPartition(t, p, o) for t, offsets in start.items() for p, o in offsets.items()])
+    producer, errors = _producer(settings), []
     scorer, writer, features = Scorer.from_registry(settings.models_dir), OnlineWriter(settings), PlainFeatures()
     scored, first, last_record = 0, None, time.monotonic()
     while scored < count and time.monotonic() - last_record < idle_s:
-        polled = consumer.poll(timeout_ms=200)
+        polled = consumer.consume(num_messages=5000, timeout=0.2)
         batch = []
-        for tp, records in polled.items():
-            for record in records:
-                value = json.loads(record.value)
-                if tp.topic == topics.labels:
-                    features.label(value)
-                else:
-                    batch.append(value)
+        for record in polled:
+            if record.error() is not None:
+                raise KafkaException(record.error())
+            value = json.loads(record.value())
+            if record.topic() == topics.labels:
+                features.label(value)
+            else:
+                batch.append(value)
+        producer.poll(0)
         if not polled:
             continue
         last_record = time.monotonic()
@@ -181,10 +203,11 @@ def drain(settings: Settings, start: dict[str, dict[int, int]], count: int, idle
         for tx_id, cc_num, score, inputs in zip(frame["tx_id"], frame["cc_num"], scores, frame[list(model_inputs())].to_dict("records"),
                                                strict=True):
             out = {"tx_id": tx_id, "cc_num": cc_num, "score": float(score), "model_version": scorer.version, **inputs}
-            producer.send(topics.scores + "-plain", key=cc_num.encode(), value=json.dumps(out, default=float).encode())
+            _send(producer, topics.scores + "-plain", cc_num.encode(), json.dumps(out, default=float).encode(), errors)
         scored += len(frame)
-    producer.flush()
+    unsent = producer.flush(60)
     seconds = time.monotonic() - (first or time.monotonic())
     consumer.close()
-    producer.close()
+    if unsent or errors:
+        raise RuntimeError(f"the plain consumer could not produce its scores: {unsent} unsent, errors {errors[:3]}")
     return {"scored": scored, "seconds": round(seconds, 1), "tx/s": round(scored / seconds) if seconds else 0}
