@@ -11,6 +11,7 @@ from jobs.feature_spec import output_types
 from skewless.config import Settings
 from skewless.featurestore.names import feature_view_name
 from skewless.featurestore.online import OnlineWriter
+from skewless.featurestore.sqlite_rows import CACHE_KIB
 from skewless.featurestore.store import apply_definitions, read_online
 from udfs.features import CARD, MERCHANT, feature_names, features_of
 
@@ -60,6 +61,7 @@ def test_the_tables_hold_what_feasts_own_write_leaves(sqlite_settings):
     assert writer.sqlite is not None and all(writer.sqlite.covers(feature_view_name(e)) for e in (CARD, MERCHANT))
     frame = _features()
     direct = writer.sqlite  # its connection is the one Feast's store writes through
+    assert direct.conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB  # the writer's larger page cache
     writer.sqlite = None  # Feast's write_to_online_store, view by view
     writer.write(frame.iloc[:2])
     writer.write(frame.iloc[2:])
