@@ -25,6 +25,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from models.scoring import Scorer
 from skewless.config import Settings
 from skewless.featurestore.online import OnlineWriter
+from skewless.messaging.producer import produce
 from udfs.features import FEATURES, NIGHT_HOURS, Calendar, KmFromMean, LabelRate, PrevTx, Ratio, WindowAgg, model_inputs
 from udfs.geo import haversine_km
 
@@ -150,19 +151,6 @@ def _producer(settings: Settings) -> Producer:
                      "batch.size": 1024 * 1024, "enable.metrics.push": False})
 
 
-def _send(producer: Producer, topic: str, key: bytes, value: bytes, errors: list[str]) -> None:
-    """Produce one score; a failed delivery is recorded in `errors`, and fails the run at the end."""
-    def delivered(error, _message) -> None:
-        if error is not None:
-            errors.append(str(error))
-    while True:
-        try:
-            producer.produce(topic, value=value, key=key, on_delivery=delivered)
-            return
-        except BufferError:  # the client's queue is full: let it send
-            producer.poll(0.05)
-
-
 def drain(settings: Settings, start: dict[str, dict[int, int]], count: int, idle_s: float = 30.0) -> dict:
     """Consume from `start` until `count` transactions are scored; the report's clock starts at the first record.
 
@@ -175,6 +163,10 @@ def drain(settings: Settings, start: dict[str, dict[int, int]], count: int, idle
                          "max.partition.fetch.bytes": 16 * 1024 * 1024, "enable.metrics.push": False})
     consumer.assign([TopicPartition(t, p, o) for t, offsets in start.items() for p, o in offsets.items()])
     producer, errors = _producer(settings), []
+
+    def delivered(error, _message) -> None:
+        if error is not None:
+            errors.append(str(error))
     scorer, writer, features = Scorer.from_registry(settings.models_dir), OnlineWriter(settings), PlainFeatures()
     scored, first, last_record = 0, None, time.monotonic()
     while scored < count and time.monotonic() - last_record < idle_s:
@@ -203,7 +195,7 @@ def drain(settings: Settings, start: dict[str, dict[int, int]], count: int, idle
         for tx_id, cc_num, score, inputs in zip(frame["tx_id"], frame["cc_num"], scores, frame[list(model_inputs())].to_dict("records"),
                                                strict=True):
             out = {"tx_id": tx_id, "cc_num": cc_num, "score": float(score), "model_version": scorer.version, **inputs}
-            _send(producer, topics.scores + "-plain", cc_num.encode(), json.dumps(out, default=float).encode(), errors)
+            produce(producer, topics.scores + "-plain", cc_num.encode(), json.dumps(out, default=float).encode(), delivered)
         scored += len(frame)
     unsent = producer.flush(60)
     seconds = time.monotonic() - (first or time.monotonic())

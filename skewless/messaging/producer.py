@@ -71,6 +71,17 @@ def true_end_offsets(settings: Settings, topic: str, partitions: int, timeout_s:
         consumer.close()
 
 
+def produce(producer: Producer, topic: str, key: bytes, value: bytes, on_delivery: Callable[[Any, Any], None],
+            partition: int = -1) -> None:
+    """Hand one record to confluent-kafka's producer (-1: its partitioner picks), waiting while its queue is full."""
+    while True:
+        try:
+            producer.produce(topic, value=value, key=key, partition=partition, on_delivery=on_delivery)
+            return
+        except BufferError:  # the client's queue is full: let it send first
+            producer.poll(0.05)
+
+
 def _json_value(record: dict[str, Any]) -> bytes:
     clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()}
     return json.dumps(clean, separators=(",", ":")).encode()
@@ -180,13 +191,7 @@ class LiveProducer:
         return _Address(topic, key.encode(), partition_for(key, self.partitions))
 
     def _send(self, address: _Address, value: bytes, is_label: bool, report: ProduceReport) -> None:
-        while True:
-            try:
-                self.producer.produce(address.topic, value=value, key=address.key, partition=address.partition,
-                                      on_delivery=self._delivered)
-                break
-            except BufferError:  # the client's queue is full: let it send first
-                self.producer.poll(0.05)
+        produce(self.producer, address.topic, address.key, value, self._delivered, address.partition)
         self.producer.poll(0)
         if is_label:
             report.labels += 1
