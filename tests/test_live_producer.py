@@ -23,9 +23,9 @@ def test_records_wait_the_configured_linger_to_share_a_batch(monkeypatch):
     monkeypatch.setattr(producer_module, "Producer", _Recorder)
     default = LiveProducer(load_settings(environ={}))
     tuned = LiveProducer(load_settings(environ={"SKEWLESS_KAFKA__PRODUCER_LINGER_MS": "35"}))
-    assert default.producer.config["linger.ms"] == 20
-    assert tuned.producer.config["linger.ms"] == 35
-    assert default.producer.config["max.in.flight.requests.per.connection"] == 1  # each card's order kept
+    assert default.producer.client.config["linger.ms"] == 20
+    assert tuned.producer.client.config["linger.ms"] == 35
+    assert default.producer.client.config["max.in.flight.requests.per.connection"] == 1  # each card's order kept
 
 
 class _Refusing(_Recorder):

@@ -71,15 +71,40 @@ def true_end_offsets(settings: Settings, topic: str, partitions: int, timeout_s:
         consumer.close()
 
 
-def produce(producer: Producer, topic: str, key: bytes, value: bytes, on_delivery: Callable[[Any, Any], None],
-            partition: int = -1) -> None:
-    """Hand one record to confluent-kafka's producer (-1: its partitioner picks), waiting while its queue is full."""
-    while True:
-        try:
-            producer.produce(topic, value=value, key=key, partition=partition, on_delivery=on_delivery)
-            return
-        except BufferError:  # the client's queue is full: let it send first
-            producer.poll(0.05)
+class Sender:
+    """confluent-kafka's producer with its delivery reports kept: a record the broker refuses fails the run, by name."""
+
+    def __init__(self, settings: Settings, config: dict[str, Any]) -> None:
+        """`config`: librdkafka's settings beside the servers (linger, acks, ...)."""
+        self.servers = settings.kafka.bootstrap_servers
+        self.client = Producer({"bootstrap.servers": self.servers, "enable.metrics.push": False, **config})
+        self.failures: list[str] = []
+
+    def send(self, topic: str, key: bytes, value: bytes, partition: int = -1) -> None:
+        """Hand one record over (-1: the client's partitioner picks), waiting while the client's queue is full."""
+        while True:
+            try:
+                self.client.produce(topic, value=value, key=key, partition=partition, on_delivery=self._delivered)
+                break
+            except BufferError:  # the client's queue is full: let it send first
+                self.client.poll(0.05)
+        self.client.poll(0)
+
+    def _delivered(self, error, _message) -> None:
+        if error is not None:
+            self.failures.append(str(error))
+
+    def flush(self, timeout_s: float = 60.0) -> None:
+        """Wait until every record is acknowledged; raise if any was refused or is still unsent."""
+        unsent = self.client.flush(timeout_s)
+        if unsent or self.failures:
+            raise SkewlessError(
+                f"{unsent} records still unsent after {timeout_s:.0f}s and {len(self.failures)} refused by the broker at "
+                f"{self.servers} (first: {self.failures[:1]}): is it running? `skewless status` tells"
+            )
+
+    def close(self) -> None:
+        self.client.flush(10)
 
 
 def _json_value(record: dict[str, Any]) -> bytes:
@@ -121,12 +146,10 @@ class LiveProducer:
         self.partitions = settings.topics.partitions
         # One request in flight: a retried batch can then never land behind a later one, so each
         # partition holds its card's events in the order they were sent.
-        self.producer = Producer({
-            "bootstrap.servers": settings.kafka.bootstrap_servers, "linger.ms": settings.kafka.producer_linger_ms,
-            "acks": 1, "enable.idempotence": False, "max.in.flight.requests.per.connection": 1,
-            "enable.metrics.push": False,
+        self.producer = Sender(settings, {
+            "linger.ms": settings.kafka.producer_linger_ms, "acks": 1, "enable.idempotence": False,
+            "max.in.flight.requests.per.connection": 1,
         })
-        self.failures: list[str] = []
 
     def run(
         self, transactions: pd.DataFrame, labels: pd.DataFrame, label_delay_s: float,
@@ -153,7 +176,7 @@ class LiveProducer:
             self._send(address, value(value_shift_ms), is_label, report)
             if progress and not is_label:
                 progress(1)
-        self._flush()
+        self.producer.flush()
         report.seconds = time.monotonic() - started
         return report
 
@@ -180,7 +203,7 @@ class LiveProducer:
         tagged = heapq.merge(((a, False, r) for a, r in tx), ((a, True, r) for a, r in lb), key=lambda item: item[:2])
         for _, is_label, record in tagged:
             self._send(self._address(record, is_label), _json_value(record), is_label, report)
-        self._flush()
+        self.producer.flush()
         report.seconds = time.monotonic() - started
         return report
 
@@ -191,26 +214,12 @@ class LiveProducer:
         return _Address(topic, key.encode(), partition_for(key, self.partitions))
 
     def _send(self, address: _Address, value: bytes, is_label: bool, report: ProduceReport) -> None:
-        produce(self.producer, address.topic, address.key, value, self._delivered, address.partition)
-        self.producer.poll(0)
+        self.producer.send(address.topic, address.key, value, address.partition)
         if is_label:
             report.labels += 1
         else:
             report.transactions += 1
             report.per_partition[address.partition] += 1
 
-    def _delivered(self, error, _message) -> None:
-        if error is not None:
-            self.failures.append(str(error))
-
-    def _flush(self, timeout_s: float = 60.0) -> None:
-        """Wait until every record is acknowledged; a record the broker did not take fails the run, by name."""
-        unsent = self.producer.flush(timeout_s)
-        if unsent or self.failures:
-            raise SkewlessError(
-                f"{unsent} records still unsent after {timeout_s:.0f}s and {len(self.failures)} refused by the broker at "
-                f"{self.settings.kafka.bootstrap_servers} (first: {self.failures[:1]}): is it running? `skewless status` tells"
-            )
-
     def close(self) -> None:
-        self.producer.flush(10)
+        self.producer.close()
