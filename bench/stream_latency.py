@@ -13,7 +13,9 @@ write-behind and the Kafka sink), the live producer.
   later on average). Freshness is `online_at - event_time` from the served-features log.
 - drain: `--backlog` transactions and their labels already on the topics before the job
   starts; tx/s from the first score to the last, at each parallelism, and how long
-  after the last score the online store had caught up.
+  after the last score the online store had caught up. Beside each, the cores busy over
+  that span, the machine's and each process's (`bench.cpu`), and the machine's CPU per
+  1,000 transactions: the cost per core, and whether the cores or something else set the pace.
 
 The plain-Python consumer computing the same features is measured on the same backlog
 by `bench.plain_consumer`; `make bench` prints both side by side.
@@ -28,10 +30,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 from kafka import KafkaConsumer, TopicPartition
 from tabulate import tabulate
 
 from bench import plain_consumer
+from bench.cpu import CpuSampler
 from bench.producer_process import ProducerProcess
 from bench.workspace import run_cli, trained_workspace
 from jobs.stream import start_stream
@@ -86,7 +90,8 @@ def _freshness(settings: Settings, tx_ids: set[str]) -> dict[str, float]:
     return _percentiles((served["online_at"] - served["event_time"].astype("int64")).to_numpy()) | {"rows": len(served)}
 
 
-def _latency(settings: Settings, producer: ProducerProcess, spec: PopulationSpec, rate: float, seconds: float) -> dict:
+def _latency(settings: Settings, producer: ProducerProcess, spec: PopulationSpec, rate: float, seconds: float,
+             cpu: CpuSampler) -> dict:
     """`seconds` of transactions at `rate`, then silence: every one of them measured."""
     topics = settings.topics
     tx_from, scores_from = _ends(settings, topics.transactions), _ends(settings, topics.scores)
@@ -113,6 +118,7 @@ def _latency(settings: Settings, producer: ProducerProcess, spec: PopulationSpec
         "of which arrival to the scoring step ms": _percentiles(to_python),
         "last second before silence, arrival-to-score ms": _percentiles(quiet_tail),
         "freshness ms": _freshness(settings, measured),
+        "cores busy while sending": cpu.span(min(sent) / 1000, max(sent) / 1000),
     }
 
 
@@ -150,7 +156,13 @@ def _wait_for(settings: Settings, topic: str, from_offsets: dict[int, int], coun
         consumer.close()
 
 
-def _drain(settings: Settings, spec: PopulationSpec, count: int, parallelism: int, seed: int) -> dict:
+def _cpu(cpu: CpuSampler, start: float, end: float, transactions: int) -> dict:
+    """Cores busy from a drain's first score to its last, and the machine's CPU per 1,000 transactions."""
+    cores = cpu.span(start, end)
+    return {"cores busy": cores, "machine CPU s per 1,000 tx": round(cores["machine"] * (end - start) / transactions * 1000, 3)}
+
+
+def _drain(settings: Settings, spec: PopulationSpec, count: int, parallelism: int, seed: int, cpu: CpuSampler) -> dict:
     """Start a job on a backlog of `count` transactions; scores/s from its first score to its last."""
     topics = settings.topics
     start, wanted, producer_rate = _backlog(settings, spec, count, seed)
@@ -175,15 +187,16 @@ def _drain(settings: Settings, spec: PopulationSpec, count: int, parallelism: in
             "first score after submit s": round(scores["at"].min() / 1000 - submitted, 1),
             "tx/s (first to last score)": round(len(scores) / span_s),
             "online rows": int(online_at.size),
-            "online caught up after last score ms": int(online_at.max() - scores["at"].max())}
+            "online caught up after last score ms": int(online_at.max() - scores["at"].max()),
+            **_cpu(cpu, scores["at"].min() / 1000, scores["at"].max() / 1000, len(scores))}
 
 
-def _plain_drain(settings: Settings, spec: PopulationSpec, count: int, seed: int) -> dict:
+def _plain_drain(settings: Settings, spec: PopulationSpec, count: int, seed: int, cpu: CpuSampler) -> dict:
     """The same backlog through the plain-Python consumer (`bench.plain_consumer`)."""
     start, _, producer_rate = _backlog(settings, spec, count, seed)
     result = plain_consumer.drain(settings, start, count)
     return {"parallelism": "plain Python", "backlog": count, "producer tx/s": round(producer_rate), "scored": result["scored"],
-            "tx/s (first to last score)": result["tx/s"]}
+            "tx/s (first to last score)": result["tx/s"], **_cpu(cpu, *result["span"], result["scored"])}
 
 
 def main() -> None:
@@ -204,14 +217,16 @@ def main() -> None:
     producer = ProducerProcess(settings)
     try:
         first_score_s = _warm_up(settings, producer, spec, args.rate, args.warm_up)
-        latency = _latency(settings, producer, spec, args.rate, args.seconds)
+        with CpuSampler() as cpu:
+            latency = _latency(settings, producer, spec, args.rate, args.seconds, cpu)
     finally:
         producer.close()
         job.get_job_client().cancel().result()
     drains = []
     if args.backlog:
-        drains = [_plain_drain(settings, spec, args.backlog, seed=10)]
-        drains += [_drain(settings, spec, args.backlog, p, seed=10 + p) for p in (1, 2)]
+        with CpuSampler() as cpu:
+            drains = [_plain_drain(settings, spec, args.backlog, seed=10, cpu=cpu)]
+            drains += [_drain(settings, spec, args.backlog, p, seed=10 + p, cpu=cpu) for p in (1, 2)]
         plain = drains[0]["tx/s (first to last score)"]
         for drain in drains[1:]:
             drain["x plain Python"] = round(drain["tx/s (first to last score)"] / plain, 2)
@@ -225,9 +240,11 @@ def main() -> None:
             "freshness ms")
     print(tabulate([{"": k, **latency[k]} for k in rows], headers="keys", floatfmt=".0f"))
     print(f"\n{latency['distinct scored']} of {latency['transactions']} scored ({latency['late']} late) "
-          f"at {latency['rate sent']} tx/s sent")
+          f"at {latency['rate sent']} tx/s sent; cores busy meanwhile: {latency['cores busy while sending']}")
     if drains:
-        print(tabulate(drains, headers="keys", floatfmt=".1f"))
+        print(tabulate([{k: v for k, v in d.items() if k != "cores busy"} for d in drains], headers="keys", floatfmt=".1f"))
+        print(f"\ncores busy from first to last score (of the machine's {psutil.cpu_count()}):")
+        print(tabulate([{"drain": d["parallelism"], **d["cores busy"]} for d in drains], headers="keys", floatfmt=".2f"))
     print(f"-> {out}")
     run_cli("down")
 

@@ -38,10 +38,18 @@ def _stream_rows(stream: dict) -> list[dict]:
         {"what": "stream: freshness (online_at - event_time) p50 / p99", "figure": f"{fresh['p50']:.0f} / {fresh['p99']:.0f} ms",
          "vs baseline": ""},
     ]
+    if "cores busy while sending" in latency:
+        cores = latency["cores busy while sending"]
+        rows.append({"what": "stream: cores busy while sending (machine; JVM, Python workers, broker, load generator)",
+                     "figure": f"{cores['machine']:.2f}; " + ", ".join(f"{cores[r]:.2f}" for r in
+                                                                        ("JVM", "Python workers", "broker", "load generator")),
+                     "vs baseline": ""})
     for drain in stream["drains"]:
         who = drain["parallelism"] if isinstance(drain["parallelism"], str) else f"skewless -p {drain['parallelism']}"
+        cpu = (f", {drain['cores busy']['machine']:.2f} cores busy, {drain['machine CPU s per 1,000 tx']:.3f} CPU-s per 1,000 tx"
+               if "cores busy" in drain else "")
         rows.append({"what": f"stream drain of {drain['backlog']:,}: {who}",
-                     "figure": f"{drain['tx/s (first to last score)']:,} tx/s",
+                     "figure": f"{drain['tx/s (first to last score)']:,} tx/s{cpu}",
                      "vs baseline": f"{drain['x plain Python']}x plain Python" if "x plain Python" in drain else "baseline"})
     return rows
 
