@@ -2,6 +2,7 @@
 
 import shutil
 import sqlite3
+from contextlib import closing
 
 import numpy as np
 import pandas as pd
@@ -62,6 +63,9 @@ def test_the_tables_hold_what_feasts_own_write_leaves(sqlite_settings):
     frame = _features()
     direct = writer.sqlite  # its connection is the one Feast's store writes through
     assert direct.conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB  # the writer's larger page cache
+    assert direct.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL: a commit survives a power cut
+    with closing(sqlite3.connect(direct.conn.execute("PRAGMA database_list").fetchone()[2])) as reader:
+        assert reader.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # the database's, for every reader
     writer.sqlite = None  # Feast's write_to_online_store, view by view
     writer.write(frame.iloc[:2])
     writer.write(frame.iloc[2:])

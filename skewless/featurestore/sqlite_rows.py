@@ -39,6 +39,12 @@ class SqliteRows:
         # sqlite keeps 2 MB of pages by default; the benchmark's store is 9 MB after a minute at 1,000 tx/s, and
         # each upsert walks two B-trees at a random card: 15-18% less CPU per upsert with 64 MB (docs/stack.md).
         self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        # A write-ahead log instead of the rollback journal: a commit appends the changed pages once and syncs
+        # one file, where the journal copied each page's old version first and synced the journal, then the
+        # database. Just as durable (synchronous stays FULL), 8-16% less CPU and 13-20% less time per write at
+        # the stream's batch sizes (docs/stack.md); readers (Feast's online reads) no longer block the writer.
+        # A property of the database file: Feast's own connections to it use the log too.
+        self.conn.execute("PRAGMA journal_mode = WAL")
         self.table_id = _table_id
         self.kinds = {ValueType.DOUBLE: "double_val", ValueType.INT64: "int64_val"}
         self.string = ValueType.STRING
