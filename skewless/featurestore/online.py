@@ -20,9 +20,11 @@ from udfs.units import now_ms
 class OnlineWriter:
     """Writes the newest feature values of each entity to the online store.
 
-    Newest by (event_time, tx_id), decided here: the sqlite store keeps whatever was
-    written last and the Redis store drops equal timestamps (docs/stack.md). A sqlite
-    store's rows are written as Feast writes them, in one statement per view (`SqliteRows`).
+    Newest by (event_time, tx_id), decided here within a write, and across writes (and
+    writers: each subtask of a job has one) by the store: `SqliteRows` leaves out a row
+    older than the one it holds, the Redis store one whose timestamp is not newer
+    (docs/stack.md). A sqlite store's rows are written as Feast writes them, in one
+    statement per view (`SqliteRows`).
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -35,11 +37,11 @@ class OnlineWriter:
         direct = []
         for entity, names in self.views.items():
             view = feature_view_name(entity)
-            latest = stamped.drop_duplicates(entity.key, keep="last")[[entity.key, TIMESTAMP_FIELD, *names]]
+            latest = stamped.drop_duplicates(entity.key, keep="last")
             if self.sqlite is not None and self.sqlite.covers(view):
-                direct.append((view, entity.key, latest))
+                direct.append((view, entity.key, latest[[entity.key, TIMESTAMP_FIELD, "event_time", "tx_id", *names]]))
             else:
-                self.store.write_to_online_store(view, latest)
+                self.store.write_to_online_store(view, latest[[entity.key, TIMESTAMP_FIELD, *names]])
         if direct:
             self.sqlite.write(direct)
 
