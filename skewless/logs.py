@@ -22,6 +22,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class _OwnCloseCancelled(logging.Filter):
+    """kafka-python logs an error when closing a consumer cancels its metadata request in flight.
+
+    skewless closes its short-lived consumers (reading a topic, finding end offsets) as soon as
+    they are done; the cancelled refresh is that close, not a fault, and an error line saying
+    "Metadata refresh: failed Cancelled" in the middle of a demo reads as one.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.msg == "Metadata refresh: failed %s" and record.args
+                    and type(record.args[0]).__name__ == "Cancelled")
+
+
 def configure(verbose: int) -> None:
     """WARNING by default, INFO with -v, DEBUG with -vv; third-party libraries stay at WARNING."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
@@ -32,6 +45,9 @@ def configure(verbose: int) -> None:
     root.setLevel(logging.WARNING)
     for ours in ("skewless", "jobs", "models", "cli"):
         logging.getLogger(ours).setLevel(level)
+    cluster = logging.getLogger("kafka.cluster")
+    cluster.filters[:] = [f for f in cluster.filters if not isinstance(f, _OwnCloseCancelled)]
+    cluster.addFilter(_OwnCloseCancelled())
     if verbose == 0:
         warnings.filterwarnings("ignore")
         os.environ.setdefault("PYTHONWARNINGS", "ignore")  # inherited by Flink's Python workers

@@ -104,7 +104,14 @@ class Sender:
             )
 
     def close(self) -> None:
+        """Stop the client and its threads (left running, they reconnect and log for as long as the process lives).
+
+        Records still unsent after 10 s are dropped: a run that needs every record calls `flush` first, which fails
+        loudly; `close` also runs when a run has failed already.
+        """
         self.client.flush(10)
+        self.client.purge()
+        self.client.close()
 
 
 def _json_value(record: dict[str, Any]) -> bytes:
