@@ -2,9 +2,9 @@
 
 A drain's tx/s alone does not say whether it was limited by the cores or by waiting: on a
 2-core machine a job that already keeps both cores busy at -p 1 cannot drain faster at
--p 2, and a baseline on one core is compared per core by CPU per transaction. A thread
-samples the machine's CPU times and every process's every `interval_s`; `span` reads them
-between two wall-clock times (a drain's first and last score) after the run.
+-p 2, and a baseline on one core is compared per core by CPU per transaction. A process of
+its own samples the machine's CPU times and every process's every `interval_s`; `span`
+reads them between two wall-clock times (a drain's first and last score).
 """
 
 from __future__ import annotations
