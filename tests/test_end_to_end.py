@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,14 +15,15 @@ from jobs.backfill import stage_bootstrap
 from jobs.drivers.finite_run import run_finite_stream, wait_running
 from jobs.drivers.parity import with_disorder
 from jobs.stream import start_stream
-from skewless.featurestore.store import read_online, served_features_dir
+from skewless.config import Settings
+from skewless.featurestore.store import apply_definitions, read_online, served_features_dir
 from skewless.messaging.producer import LiveProducer, true_end_offsets
 from skewless.messaging.topics import ensure_topics, read_json, read_records
 from skewless.schema import normalise_transactions, read_table
 from skewless.synthetic.history import LABELS_FILE, TRANSACTIONS_FILE, live_batch, load_population
 from tests.cli_helpers import invoke_json
 from tests.conftest import HISTORY_END_MS
-from udfs.features import CARD, FEATURES, LabelRate, feature_names, model_inputs
+from udfs.features import CARD, FEATURES, LabelRate, feature_names, features_of, model_inputs
 
 pytestmark = pytest.mark.integration
 
@@ -34,10 +37,25 @@ def test_status_sees_the_running_stack(trained_model):
     assert status["model"] == "v1" and status["feast registry"] == "applied"
 
 
+def _own_online_store(s: Settings, root: Path) -> Settings:
+    """The trained workspace with an online store of its own.
+
+    The live batch continues the history at past event times, while other tests stream the
+    same cards at today's: in a shared store those newer rows stand, as they should, and
+    this run's rows would be left out (`skewless.featurestore.sqlite_rows`).
+    """
+    shutil.copytree(s.feature_repo, root / "feature_repo", ignore=shutil.ignore_patterns("__pycache__"))
+    for part in (s.models_dir, s.history_dir, s.model_update_key_file.parent):
+        shutil.copytree(part, root / "data" / part.relative_to(s.data_dir))
+    own = s.model_copy(update={"data_dir": root / "data", "feature_repo": root / "feature_repo"})
+    apply_definitions(own)
+    return own
+
+
 @pytest.fixture(scope="module")
-def live_run(trained_model):
+def live_run(trained_model, tmp_path_factory):
     """300 live transactions through a stream job bootstrapped from the generated history."""
-    s = trained_model
+    s = _own_online_store(trained_model, tmp_path_factory.mktemp("end-to-end"))
     live_from_ms = HISTORY_END_MS + 60_000  # the live batch continues the history, at its own (past) event times
     transactions, labels = live_batch(load_population(s), count=300, rate=150, seed=5, start_ms=live_from_ms)
     history, history_labels = s.history_dir / TRANSACTIONS_FILE, s.history_dir / LABELS_FILE
@@ -103,6 +121,10 @@ def test_every_live_transaction_scored_exactly_once_and_served_online(live_run):
     online = online.set_index("cc_num")
     for card in cards:
         assert online.loc[card, "amount_sum_card_1h"] >= last.loc[card, "amount"] - 1e-9
+    newest = logged.loc[last["tx_id"]].set_index("cc_num")  # each card's last transaction, as it was served
+    names = [f.name for f in features_of(CARD)]
+    assert online.loc[cards, names].equals(newest.loc[cards, names].astype(online[names].dtypes.to_dict())), \
+        "the online store does not hold each card's newest features"
 
 
 def test_late_events_go_to_the_late_topics_not_lost(trained_model):

@@ -90,7 +90,7 @@ class SqliteRows:
         return self._view(name) is not None
 
     def write(self, frames: list[tuple[str, str, pd.DataFrame]]) -> None:
-        """In one commit: per (view, entity key column, rows), the rows newer than what the store holds for their key.
+        """In one commit: per (view, entity key column, rows), the rows not older than what the store holds for their key.
 
         `rows`: the key, `TIMESTAMP_FIELD`, `event_time` (ms), `tx_id` and the view's features, one row per key.
         """
@@ -99,7 +99,7 @@ class SqliteRows:
             for name, key, rows in frames:
                 upsert, kinds = self._view(name)
                 keys = self._keys(key, rows)
-                newer = self._newer(name, keys, rows)
+                newer = self._not_older(name, keys, rows)
                 keys, rows = [k for k, n in zip(keys, newer, strict=True) if n], rows[newer]
                 self.conn.executemany(upsert, self._rows(keys, rows, kinds))
                 self.conn.executemany(_ORDER_UPSERT, zip([name] * len(keys), keys, rows["event_time"].tolist(),
@@ -117,15 +117,18 @@ class SqliteRows:
         version = self.config.entity_key_serialization_version
         return [serialize_entity_key(EntityKey(join_keys=[key], entity_values=[Value(string_val=k)]), version) for k in rows[key]]
 
-    def _newer(self, view: str, keys: list[bytes], rows: pd.DataFrame) -> list[bool]:
-        """Per row: is it newer, by (event_time, tx_id), than the row the store holds for its key (or is there none)?"""
+    def _not_older(self, view: str, keys: list[bytes], rows: pd.DataFrame) -> list[bool]:
+        """Per row: is it the row the store holds for its key, or newer by (event_time, tx_id) (or is there none)?
+
+        The same row again is written again: a materialize after a change of definitions rewrites each key's newest
+        row with new values; a replay or a second writer writes the values it already has."""
         held: dict[bytes, tuple[int, str]] = {}
         for at in range(0, len(keys), _KEYS_PER_QUERY):
             chunk = keys[at:at + _KEYS_PER_QUERY]
             marks = ", ".join("?" * len(chunk))
             query = f"SELECT entity_key, event_ms, tx_id FROM {WRITE_ORDER} WHERE view = ? AND entity_key IN ({marks})"
             held.update((k, (ms, tx)) for k, ms, tx in self.conn.execute(query, [view, *chunk]))
-        return [k not in held or (ms, tx) > held[k] for k, ms, tx in zip(keys, rows["event_time"].tolist(), rows["tx_id"].tolist(),
+        return [k not in held or (ms, tx) >= held[k] for k, ms, tx in zip(keys, rows["event_time"].tolist(), rows["tx_id"].tolist(),
                                                                          strict=True)]
 
     def _rows(self, keys: list[bytes], rows: pd.DataFrame, kinds: dict[str, str]) -> list[tuple[Any, ...]]:
