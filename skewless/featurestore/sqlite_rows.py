@@ -99,8 +99,8 @@ class SqliteRows:
             for name, key, rows in frames:
                 upsert, kinds = self._view(name)
                 keys = self._keys(key, rows)
-                newer = self._not_older(name, keys, rows)
-                keys, rows = [k for k, n in zip(keys, newer, strict=True) if n], rows[newer]
+                kept = self._not_older(name, keys, rows)
+                keys, rows = [k for k, n in zip(keys, kept, strict=True) if n], rows[kept]
                 self.conn.executemany(upsert, self._rows(keys, rows, kinds))
                 self.conn.executemany(_ORDER_UPSERT, zip([name] * len(keys), keys, rows["event_time"].tolist(),
                                                          rows["tx_id"].tolist(), strict=True))
