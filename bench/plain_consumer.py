@@ -159,7 +159,7 @@ def drain(settings: Settings, start: dict[str, dict[int, int]], count: int, idle
     consumer.assign([TopicPartition(t, p, o) for t, offsets in start.items() for p, o in offsets.items()])
     producer = Sender(settings, {"linger.ms": 5, "acks": 1, "batch.size": 1024 * 1024})
     scorer, writer, features = Scorer.from_registry(settings.models_dir), OnlineWriter(settings), PlainFeatures()
-    scored, first, first_at, last_record = 0, None, None, time.monotonic()
+    scored, first_at, last_record = 0, None, time.monotonic()
     while scored < count and time.monotonic() - last_record < idle_s:
         polled = consumer.consume(num_messages=5000, timeout=0.2)
         batch = []
@@ -174,7 +174,7 @@ def drain(settings: Settings, start: dict[str, dict[int, int]], count: int, idle
         if not polled:
             continue
         last_record = time.monotonic()
-        first, first_at = first or last_record, first_at or time.time()
+        first_at = first_at or time.time()
         if not batch:
             continue
         frame = pd.DataFrame([features.transaction(tx) for tx in batch])
@@ -188,7 +188,8 @@ def drain(settings: Settings, start: dict[str, dict[int, int]], count: int, idle
             producer.send(topics.scores + "-plain", cc_num.encode(), json.dumps(out, default=float).encode())
         scored += len(frame)
     producer.flush()
-    seconds, ended_at = time.monotonic() - (first or time.monotonic()), time.time()
+    ended_at = time.time()
+    seconds = ended_at - (first_at or ended_at)
     consumer.close()
     return {"scored": scored, "seconds": round(seconds, 1), "tx/s": round(scored / seconds) if seconds else 0,
             "span": (first_at or ended_at, ended_at)}

@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import psutil
 from kafka import KafkaConsumer, TopicPartition
 from tabulate import tabulate
 
@@ -243,7 +243,7 @@ def main() -> None:
           f"at {latency['rate sent']} tx/s sent; cores busy meanwhile: {latency['cores busy while sending']}")
     if drains:
         print(tabulate([{k: v for k, v in d.items() if k != "cores busy"} for d in drains], headers="keys", floatfmt=".1f"))
-        print(f"\ncores busy from first to last score (of the machine's {psutil.cpu_count()}):")
+        print(f"\ncores busy from first to last score (of the machine's {os.cpu_count()}):")
         print(tabulate([{"drain": d["parallelism"], **d["cores busy"]} for d in drains], headers="keys", floatfmt=".2f"))
     print(f"-> {out}")
     run_cli("down")
